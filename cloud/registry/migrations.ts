@@ -1,0 +1,39 @@
+import type { Migration } from '../../common/db.js';
+
+export const REGISTRY_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    up: (db) => {
+      db.exec(`
+        -- Versions are never reused, even after a delete, so name:version always means one thing.
+        CREATE TABLE model_names (
+          name TEXT PRIMARY KEY,
+          last_version INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE models (
+          name TEXT NOT NULL REFERENCES model_names(name),
+          version INTEGER NOT NULL,
+          framework TEXT NOT NULL,
+          description TEXT NOT NULL DEFAULT '',
+          digest TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          tags TEXT NOT NULL DEFAULT '{}',
+          properties TEXT NOT NULL DEFAULT '{}',
+          size INTEGER NOT NULL,
+          onnx TEXT,
+          PRIMARY KEY (name, version)
+        ) STRICT;
+        CREATE TABLE model_files (
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          path TEXT NOT NULL,
+          sha256 TEXT NOT NULL,
+          size INTEGER NOT NULL,
+          PRIMARY KEY (name, version, path),
+          FOREIGN KEY (name, version) REFERENCES models(name, version) ON DELETE CASCADE
+        ) STRICT;
+        CREATE INDEX model_files_sha256 ON model_files(sha256);
+      `);
+    },
+  },
+];

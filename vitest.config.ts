@@ -1,0 +1,42 @@
+import { defineConfig } from 'vitest/config';
+
+// Projects split by I/O (style.md 13): unit tests are pure and need no daemon;
+// integration tests use real SQLite files, real servers, real MQTT-TLS and a real Docker engine.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/build-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          env: { ORT_DISABLE_TELEMETRY: '1' },
+        },
+      },
+      {
+        // Real Docker engine + loopback registry from test/support/engine (started, or reused via
+        // DOCKER_HOST / MODELPORT_KEEP_ENGINE=1); one file at a time, as images cost CPU and disk.
+        test: {
+          name: 'docker',
+          include: ['test/docker/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/build-global-setup.ts', 'test/support/engine/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          env: { ORT_DISABLE_TELEMETRY: '1' },
+        },
+      },
+    ],
+  },
+});
