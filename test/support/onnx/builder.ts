@@ -111,7 +111,9 @@ function toValueInfo(v: ValueSpec): Record<string, unknown> {
       tensor_type: {
         elem_type: elemType,
         shape: {
-          dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : d === null ? {} : { dim_param: d })),
+          dim: v.shape.map((d) =>
+            typeof d === 'number' ? { dim_value: d } : d === null ? {} : { dim_param: d },
+          ),
         },
       },
     },

@@ -11,7 +11,11 @@ import { buildModelBytes, type ModelSpec, randomWeights } from './builder.js';
 export const REGRESSION_W = Float32Array.from([0.5, -0.25, 1, 0.75, -0.5, 0.125, 0.25, -1, 2, 0.5]);
 export const REGRESSION_B = 3;
 
-export function regression10Spec(weights = REGRESSION_W, bias = REGRESSION_B, batch: number | string = 'N'): ModelSpec {
+export function regression10Spec(
+  weights = REGRESSION_W,
+  bias = REGRESSION_B,
+  batch: number | string = 'N',
+): ModelSpec {
   return {
     graphName: 'regression10',
     inputs: [{ name: 'x', type: 'float32', shape: [batch, 10] }],
@@ -63,7 +67,12 @@ interface ConvLayer {
 }
 
 function convLayer(out: number, inp: number, seed: number): ConvLayer {
-  return { out, in: inp, w: randomWeights(out * inp * 9, seed, Math.sqrt(2 / (inp * 9))), b: randomWeights(out, seed + 1, 0.05) };
+  return {
+    out,
+    in: inp,
+    w: randomWeights(out * inp * 9, seed, Math.sqrt(2 / (inp * 9))),
+    b: randomWeights(out, seed + 1, 0.05),
+  };
 }
 
 export const CNN = {
@@ -176,7 +185,10 @@ export function unsupportedOpSpec(): ModelSpec {
 
 export const FIXTURES = {
   regression10: () => regression10Spec(),
-  regression10_fixed: () => ({ ...regression10Spec(REGRESSION_W, REGRESSION_B, 1), graphName: 'regression10_fixed' }),
+  regression10_fixed: () => ({
+    ...regression10Spec(REGRESSION_W, REGRESSION_B, 1),
+    graphName: 'regression10_fixed',
+  }),
   mnist_mlp: mnistMlpSpec,
   cnn_small: cnnSmallSpec,
   two_input: twoInputSpec,
