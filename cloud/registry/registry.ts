@@ -1,9 +1,9 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import { canonicalJson, sha256Hex } from '../../common/canonical-json.js';
 import { closeDb, type Db, openDb } from '../../common/db.js';
 import { isENOENT, ModelportError, NotFoundError, UsageError } from '../../common/errors.js';
+import { modelDigest } from '../../common/model-digest.js';
 import { BlobStore } from './blob-store.js';
 import { REGISTRY_MIGRATIONS } from './migrations.js';
 import { assertModelName, formatModelRef } from './model-ref.js';
@@ -232,12 +232,6 @@ export class ModelRegistry {
       onnx: row.onnx ? (JSON.parse(row.onnx) as OnnxSummary) : null,
     };
   }
-}
-
-/** The model digest: sha256 of the canonical JSON of its sorted file list. */
-export function modelDigest(files: readonly ModelFile[]): string {
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return `sha256:${sha256Hex(canonicalJson(sorted.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size }))))}`;
 }
 
 /** A file is itself; a folder is every regular file under it, named `<folder>/<relative path>`. */
