@@ -14,6 +14,7 @@ import {
   registryOf,
   rejectionOf,
   reportProperties,
+  untilSubscribed,
 } from './sdk-clients.js';
 
 let hub: HubEmulator;
@@ -25,10 +26,7 @@ beforeAll(async () => {
   registry = registryOf(hub);
 });
 afterEach(() => closeAll(open));
-afterAll(async () => {
-  await hub.stop();
-  hub.httpsAgent.destroy();
-});
+afterAll(() => hub.stop());
 
 const agentDesired = (image: string, extra: Record<string, unknown> = {}) => ({
   schemaVersion: '1.1',
@@ -41,17 +39,20 @@ const agentDesired = (image: string, extra: Record<string, unknown> = {}) => ({
 function baseDeployment(id: string, targetCondition: string, priority: number, image: string): Configuration {
   return {
     id,
+    schemaVersion: '1.0',
     content: {
       modulesContent: {
         $edgeAgent: { 'properties.desired': agentDesired(image) },
-        $edgeHub: { 'properties.desired': { schemaVersion: '1.1', routes: { up: 'FROM /messages/* INTO $upstream' } } },
+        $edgeHub: {
+          'properties.desired': { schemaVersion: '1.1', routes: { up: 'FROM /messages/* INTO $upstream' } },
+        },
         scoring: { 'properties.desired': { threshold: 0.5 } },
       },
     },
     targetCondition,
     priority,
     labels: { app: 'scoring' },
-  } as Configuration;
+  };
 }
 
 async function edgeDevice(deviceId: string, tags: Record<string, unknown>): Promise<void> {
@@ -63,10 +64,18 @@ async function connectAgent(deviceId: string) {
   const agent = await moduleClient(hub, hub.moduleConnectionString(deviceId, '$edgeAgent'));
   open.push(agent);
   await agent.open();
-  return { agent, twin: await agent.getTwin() };
+  const twin = await agent.getTwin();
+  twin.on('properties.desired', () => {});
+  await untilSubscribed(hub, deviceId, '$edgeAgent', 'desired');
+  return { agent, twin };
 }
 
-const agentTwinOf = async (deviceId: string) => (await registry.getModuleTwin(deviceId, '$edgeAgent')).responseBody;
+/** IoT Hub's twins carry `configurations`, which the SDK's Twin type does not declare. */
+const configurationsOf = (twin: object): Record<string, unknown> =>
+  (twin as { configurations?: Record<string, unknown> }).configurations ?? {};
+
+const agentTwinOf = async (deviceId: string) =>
+  (await registry.getModuleTwin(deviceId, '$edgeAgent')).responseBody;
 
 describe('at-scale deployments', () => {
   it('applies a deployment to the devices its target condition selects and pushes it to $edgeAgent', async () => {
@@ -75,18 +84,35 @@ describe('at-scale deployments', () => {
     await registry.create({ deviceId: 'cfg-plain' });
     await registry.updateTwin('cfg-plain', { tags: { environment: 'prod' } }, '*');
     const { twin } = await connectAgent('cfg-prod');
-    const pushed = nextDesired(twin, (d) => (d.modules as Record<string, unknown> | undefined)?.scoring !== undefined);
+    const pushed = nextDesired(
+      twin,
+      (d) => (d.modules as Record<string, unknown> | undefined)?.scoring !== undefined,
+    );
 
-    const created = (await registry.addConfiguration(baseDeployment('scoring-prod', "tags.environment='prod'", 10, 'scoring:1'))).responseBody;
-    expect(created).toMatchObject({ id: 'scoring-prod', priority: 10, etag: expect.any(String), labels: { app: 'scoring' } });
+    const created = (
+      await registry.addConfiguration(
+        baseDeployment('scoring-prod', "tags.environment='prod'", 10, 'scoring:1'),
+      )
+    ).responseBody;
+    expect(created).toMatchObject({
+      id: 'scoring-prod',
+      priority: 10,
+      etag: expect.any(String),
+      labels: { app: 'scoring' },
+    });
 
     const desired = await pushed;
-    expect(desired).toMatchObject({ schemaVersion: '1.1', modules: { scoring: { settings: { image: 'scoring:1' } } } });
-    expect((await registry.getModuleTwin('cfg-prod', '$edgeHub')).responseBody.properties.desired).toMatchObject({
+    expect(desired).toMatchObject({
+      schemaVersion: '1.1',
+      modules: { scoring: { settings: { image: 'scoring:1' } } },
+    });
+    expect(
+      (await registry.getModuleTwin('cfg-prod', '$edgeHub')).responseBody.properties.desired,
+    ).toMatchObject({
       routes: { up: 'FROM /messages/* INTO $upstream' },
     });
     expect((await agentTwinOf('cfg-dev')).properties.desired).not.toHaveProperty('modules');
-    expect((await registry.getTwin('cfg-prod')).responseBody.configurations).toEqual({
+    expect(configurationsOf((await registry.getTwin('cfg-prod')).responseBody)).toEqual({
       'scoring-prod': { status: 'Applied' },
     });
 
@@ -105,7 +131,8 @@ describe('at-scale deployments', () => {
     const deployment = baseDeployment('scoring-metrics', "tags.environment='metrics'", 1, 'scoring:2');
     deployment.metrics = {
       queries: {
-        running: "SELECT deviceId FROM devices.modules WHERE moduleId = '$edgeAgent' AND properties.reported.modules.scoring.runtimeStatus = 'running'",
+        running:
+          "SELECT deviceId FROM devices.modules WHERE moduleId = '$edgeAgent' AND properties.reported.modules.scoring.runtimeStatus = 'running'",
       },
     };
     await registry.addConfiguration(deployment);
@@ -117,20 +144,36 @@ describe('at-scale deployments', () => {
       modules: { scoring: { runtimeStatus: 'running' } },
     });
     const config = (await registry.getConfiguration('scoring-metrics')).responseBody;
-    expect(config.systemMetrics?.results).toMatchObject({ appliedCount: 1, reportedSuccessfulCount: 1, reportedFailedCount: 0 });
+    expect(config.systemMetrics?.results).toMatchObject({
+      appliedCount: 1,
+      reportedSuccessfulCount: 1,
+      reportedFailedCount: 0,
+    });
     expect(config.metrics?.results).toEqual({ running: 1 });
+    // The system metrics' own queries, run as IoT Hub queries, select the devices they count.
+    for (const [name, query] of Object.entries(config.systemMetrics?.queries ?? {})) {
+      const selected = (await registry.createQuery(query).next()).result as Array<{ deviceId: string }>;
+      expect(new Set(selected.map((d) => d.deviceId)).size, name).toBe(config.systemMetrics?.results?.[name]);
+    }
 
     await reportProperties(twin, { lastDesiredStatus: { code: 400 } });
     const failed = (await registry.getConfiguration('scoring-metrics')).responseBody;
-    expect(failed.systemMetrics?.results).toMatchObject({ reportedSuccessfulCount: 0, reportedFailedCount: 1 });
+    expect(failed.systemMetrics?.results).toMatchObject({
+      reportedSuccessfulCount: 0,
+      reportedFailedCount: 1,
+    });
   });
 
   it('picks the higher priority, and falls back to the next deployment when it is deleted', async () => {
     await edgeDevice('cfg-prio', { ring: 'canary' });
     await registry.addConfiguration(baseDeployment('prio-low', "tags.ring='canary'", 1, 'scoring:low'));
-    await registry.addConfiguration(baseDeployment('prio-high', "tags.ring IN ['canary', 'beta']", 5, 'scoring:high'));
-    expect((await agentTwinOf('cfg-prio')).properties.desired).toMatchObject({ modules: { scoring: { settings: { image: 'scoring:high' } } } });
-    expect((await registry.getTwin('cfg-prio')).responseBody.configurations).toEqual({
+    await registry.addConfiguration(
+      baseDeployment('prio-high', "tags.ring IN ['canary', 'beta']", 5, 'scoring:high'),
+    );
+    expect((await agentTwinOf('cfg-prio')).properties.desired).toMatchObject({
+      modules: { scoring: { settings: { image: 'scoring:high' } } },
+    });
+    expect(configurationsOf((await registry.getTwin('cfg-prio')).responseBody)).toEqual({
       'prio-low': { status: 'Targeted' },
       'prio-high': { status: 'Applied' },
     });
@@ -145,9 +188,14 @@ describe('at-scale deployments', () => {
   it('re-targets when tags or reported properties change, and keeps the last desired when nothing targets', async () => {
     await edgeDevice('cfg-move', { stage: 'a' });
     await registry.addConfiguration(
-      baseDeployment('by-reported', "properties.reported.os = 'linux' AND tags.stage = 'b'", 2, 'scoring:reported'),
+      baseDeployment(
+        'by-reported',
+        "properties.reported.os = 'linux' AND tags.stage = 'b'",
+        2,
+        'scoring:reported',
+      ),
     );
-    expect((await agentTwinOf('cfg-move')).configurations ?? {}).toEqual({});
+    expect(configurationsOf(await agentTwinOf('cfg-move'))).toEqual({});
     await registry.updateTwin('cfg-move', { tags: { stage: 'b' } }, '*');
     expect((await agentTwinOf('cfg-move')).properties.desired).not.toHaveProperty('modules');
 
@@ -164,8 +212,23 @@ describe('at-scale deployments', () => {
 
     await registry.updateTwin('cfg-move', { tags: { stage: 'c' } }, '*');
     const after = await agentTwinOf('cfg-move');
-    expect(after.configurations ?? {}).toEqual({});
-    expect(after.properties.desired).toMatchObject({ modules: { scoring: { settings: { image: 'scoring:reported' } } } });
+    expect(configurationsOf(after)).toEqual({});
+    expect(after.properties.desired).toMatchObject({
+      modules: { scoring: { settings: { image: 'scoring:reported' } } },
+    });
+  });
+  it('targets a device once it becomes an IoT Edge device', async () => {
+    await registry.create({ deviceId: 'cfg-late-edge' });
+    await registry.updateTwin('cfg-late-edge', { tags: { environment: 'late' } }, '*');
+    await registry.addConfiguration(
+      baseDeployment('late-edge', "tags.environment='late'", 1, 'scoring:late'),
+    );
+    expect(configurationsOf((await registry.getTwin('cfg-late-edge')).responseBody)).toEqual({});
+    const device = (await registry.get('cfg-late-edge')).responseBody;
+    await registry.update({ ...device, capabilities: { iotEdge: true } });
+    expect((await agentTwinOf('cfg-late-edge')).properties.desired).toMatchObject({
+      modules: { scoring: { settings: { image: 'scoring:late' } } },
+    });
   });
 });
 
@@ -175,18 +238,25 @@ describe('layered deployments', () => {
     await registry.addConfiguration(baseDeployment('layer-base', "tags.site='plant-7'", 1, 'scoring:base'));
     await registry.addConfiguration({
       id: 'layer-extra',
+      schemaVersion: '1.0',
       content: {
         modulesContent: {
           $edgeAgent: {
-            'properties.desired.modules.collector': { type: 'docker', status: 'running', settings: { image: 'collector:1' } },
+            'properties.desired.modules.collector': {
+              type: 'docker',
+              status: 'running',
+              settings: { image: 'collector:1' },
+            },
           },
-          $edgeHub: { 'properties.desired.routes.collector': 'FROM /messages/modules/collector/* INTO $upstream' },
+          $edgeHub: {
+            'properties.desired.routes.collector': 'FROM /messages/modules/collector/* INTO $upstream',
+          },
           collector: { 'properties.desired': { sampleRate: 10 } },
         },
       },
       targetCondition: "tags.site='plant-7'",
       priority: 3,
-    } as Configuration);
+    });
 
     const agent = (await agentTwinOf('cfg-layer')).properties.desired;
     expect(agent.modules).toMatchObject({
@@ -198,13 +268,15 @@ describe('layered deployments', () => {
       up: 'FROM /messages/* INTO $upstream',
       collector: 'FROM /messages/modules/collector/* INTO $upstream',
     });
-    expect((await registry.getTwin('cfg-layer')).responseBody.configurations).toEqual({
+    expect(configurationsOf((await registry.getTwin('cfg-layer')).responseBody)).toEqual({
       'layer-base': { status: 'Applied' },
       'layer-extra': { status: 'Applied' },
     });
 
     await registry.addModule({ deviceId: 'cfg-layer', moduleId: 'collector' });
-    expect((await registry.getModuleTwin('cfg-layer', 'collector')).responseBody.properties.desired).toMatchObject({
+    expect(
+      (await registry.getModuleTwin('cfg-layer', 'collector')).responseBody.properties.desired,
+    ).toMatchObject({
       sampleRate: 10,
     });
   });
@@ -213,7 +285,9 @@ describe('layered deployments', () => {
 describe('updates and refusals', () => {
   it('updates targetCondition and priority with the etag, refusing a stale etag and a content change', async () => {
     await edgeDevice('cfg-upd', { group: 'one' });
-    const created = (await registry.addConfiguration(baseDeployment('upd', "tags.group='none'", 1, 'scoring:u'))).responseBody;
+    const created = (
+      await registry.addConfiguration(baseDeployment('upd', "tags.group='none'", 1, 'scoring:u'))
+    ).responseBody;
     expect((await agentTwinOf('cfg-upd')).properties.desired).not.toHaveProperty('modules');
 
     const updated = (
@@ -221,7 +295,9 @@ describe('updates and refusals', () => {
     ).responseBody;
     expect(updated).toMatchObject({ priority: 4, targetCondition: "tags.group='one'" });
     expect(updated.etag).not.toBe(created.etag);
-    expect((await agentTwinOf('cfg-upd')).properties.desired).toMatchObject({ modules: { scoring: { settings: { image: 'scoring:u' } } } });
+    expect((await agentTwinOf('cfg-upd')).properties.desired).toMatchObject({
+      modules: { scoring: { settings: { image: 'scoring:u' } } },
+    });
 
     const stale = await rejectionOf(registry.updateConfiguration({ ...created, priority: 9 }));
     expect(stale.name).toBe('InvalidEtagError');
@@ -231,7 +307,8 @@ describe('updates and refusals', () => {
     const contentChange = await rejectionOf(registry.updateConfiguration({ ...changed, etag: updated.etag }));
     expect(contentChange.name).toBe('ArgumentError');
     expect(contentChange.message).toContain("The content of configuration 'upd' cannot be updated");
-    const forced = (await registry.updateConfiguration({ ...updated, labels: { v: '2' } }, true)).responseBody;
+    const forced = (await registry.updateConfiguration({ ...updated, labels: { v: '2' } }, true))
+      .responseBody;
     expect(forced.labels).toEqual({ v: '2' });
   });
 
@@ -240,7 +317,9 @@ describe('updates and refusals', () => {
     ['a desired property', "properties.desired.x = 'y'", "'properties.desired.x' is not allowed"],
     ['an unknown function', "LOWER(tags.x) = 'y'", 'Expected a comparison operator'],
   ])('refuses a target condition with %s with 400', async (_case, targetCondition, message) => {
-    const error = await rejectionOf(registry.addConfiguration(baseDeployment('bad-cond', targetCondition, 1, 'x')));
+    const error = await rejectionOf(
+      registry.addConfiguration(baseDeployment('bad-cond', targetCondition, 1, 'x')),
+    );
     expect(error.name).toBe('ArgumentError');
     expect(error.response?.statusCode).toBe(400);
     expect(error.message).toContain(message);
@@ -255,12 +334,16 @@ describe('updates and refusals', () => {
     expect(badId.message).toContain("Configuration id 'Has Spaces' is invalid");
     const badMetric = baseDeployment('bad-metric', '*', 1, 'x');
     badMetric.metrics = { queries: { m: 'SELECT deviceId FROM somewhere' } };
-    expect((await rejectionOf(registry.addConfiguration(badMetric))).message).toContain("Invalid metric query 'm'");
+    expect((await rejectionOf(registry.addConfiguration(badMetric))).message).toContain(
+      "Invalid metric query 'm'",
+    );
     const huge = baseDeployment('huge', '*', 1, 'x');
-    (huge.content.modulesContent as Record<string, unknown>).scoring = {
+    (huge.content?.modulesContent as Record<string, unknown>).scoring = {
       'properties.desired': { createOptions: 'x'.repeat(5000) },
     };
-    expect((await rejectionOf(registry.addConfiguration(huge))).message).toContain('is a string over 4096 bytes');
+    expect((await rejectionOf(registry.addConfiguration(huge))).message).toContain(
+      'is a string over 4096 bytes',
+    );
     const missing = await rejectionOf(registry.removeConfiguration('no-such-config'));
     expect(missing.response?.statusCode).toBe(404);
     expect(missing.responseBody).toContain('ErrorCode:ConfigurationNotFound');
@@ -279,7 +362,9 @@ describe('applyConfigurationContentOnDevice', () => {
       },
     });
     expect(await pushed).toMatchObject({ modules: { scoring: { settings: { image: 'scoring:single' } } } });
-    expect((await registry.getModuleTwin('cfg-single', '$edgeHub')).responseBody.properties.desired).toMatchObject({
+    expect(
+      (await registry.getModuleTwin('cfg-single', '$edgeHub')).responseBody.properties.desired,
+    ).toMatchObject({
       schemaVersion: '1.1',
     });
   });

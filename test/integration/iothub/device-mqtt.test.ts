@@ -17,6 +17,7 @@ import {
   rejectionOf,
   reportProperties,
   serviceClientOf,
+  untilSubscribed,
 } from './sdk-clients.js';
 
 let hub: HubEmulator;
@@ -26,10 +27,7 @@ beforeAll(async () => {
   hub = await startHubEmulator();
 });
 afterEach(() => closeAll(open));
-afterAll(async () => {
-  await hub.stop();
-  hub.httpsAgent.destroy();
-});
+afterAll(() => hub.stop());
 
 function track<T extends { close(): Promise<unknown> }>(client: T): T {
   open.push(client);
@@ -55,18 +53,47 @@ describe('CONNECT with a SAS token', () => {
 
   it("connects an edge device's $edgeAgent with the secondary key", async () => {
     hub.createDevice('conn-edge', { edge: true });
-    const agent = track(await moduleClient(hub, hub.moduleConnectionString('conn-edge', '$edgeAgent', 'secondary')));
+    const agent = track(
+      await moduleClient(hub, hub.moduleConnectionString('conn-edge', '$edgeAgent', 'secondary')),
+    );
     await agent.open();
     expect(hub.isConnected('conn-edge', '$edgeAgent')).toBe(true);
   });
 
-  const lastAttempt = (clientId: string) => hub.connectionAttempts().filter((a) => a.clientId === clientId).at(-1);
+  const lastAttempt = (clientId: string) =>
+    hub
+      .connectionAttempts()
+      .filter((a) => a.clientId === clientId)
+      .at(-1);
 
   it.each([
-    ['a wrong key', 'ref-key', () => hub.deviceConnectionString('ref-key').replace(/SharedAccessKey=.*/, `SharedAccessKey=${Buffer.alloc(32, 1).toString('base64')}`), 'signature does not match'],
-    ['an unknown device', 'ref-unknown', () => hub.deviceConnectionString('ref-key').replace('DeviceId=ref-key', 'DeviceId=ref-unknown'), "identity 'ref-unknown' is not registered"],
-    ['a disabled device', 'ref-disabled', () => hub.deviceConnectionString('ref-disabled'), "device 'ref-disabled' is disabled"],
-    ['an unknown module', 'ref-key/nope', () => `${hub.deviceConnectionString('ref-key')};ModuleId=nope`, "identity 'ref-key/nope' is not registered"],
+    [
+      'a wrong key',
+      'ref-key',
+      () =>
+        hub
+          .deviceConnectionString('ref-key')
+          .replace(/SharedAccessKey=.*/, `SharedAccessKey=${Buffer.alloc(32, 1).toString('base64')}`),
+      'signature does not match',
+    ],
+    [
+      'an unknown device',
+      'ref-unknown',
+      () => hub.deviceConnectionString('ref-key').replace('DeviceId=ref-key', 'DeviceId=ref-unknown'),
+      "identity 'ref-unknown' is not registered",
+    ],
+    [
+      'a disabled device',
+      'ref-disabled',
+      () => hub.deviceConnectionString('ref-disabled'),
+      "device 'ref-disabled' is disabled",
+    ],
+    [
+      'an unknown module',
+      'ref-key/nope',
+      () => `${hub.deviceConnectionString('ref-key')};ModuleId=nope`,
+      "identity 'ref-key/nope' is not registered",
+    ],
   ])('refuses %s with CONNACK 5 (not authorized)', async (_case, clientId, connectionString, reason) => {
     try {
       hub.createDevice('ref-key');
@@ -86,7 +113,9 @@ describe('CONNECT with a SAS token', () => {
     const sasCs = (resource: string, expiresAtSeconds: number) =>
       `HostName=${hub.hostName};DeviceId=ref-sas;SharedAccessSignature=${createSasToken({ resource, keyBase64: primaryKey, expiresAtSeconds })}`;
     const past = Math.floor(Date.now() / 1000) - 60;
-    const expired = await rejectionOf((await deviceClient(hub, sasCs(`${hub.hostName}/devices/ref-sas`, past))).open());
+    const expired = await rejectionOf(
+      (await deviceClient(hub, sasCs(`${hub.hostName}/devices/ref-sas`, past))).open(),
+    );
     expect(expired.name).toBe('UnauthorizedError');
     expect(lastAttempt('ref-sas')?.reason).toContain('token expired');
     const future = Math.floor(Date.now() / 1000) + 600;
@@ -142,7 +171,10 @@ describe('telemetry', () => {
     await edgeHub.sendEvent(new Message('plain'));
     const received = await waiting;
     expect(received.map((m) => m.body.toString())).toEqual(['1', '2', '3']);
-    expect(received[0]?.systemProperties).toMatchObject({ outputName: 'scores', connectionModuleId: '$edgeHub' });
+    expect(received[0]?.systemProperties).toMatchObject({
+      outputName: 'scores',
+      connectionModuleId: '$edgeHub',
+    });
     expect(hub.messages({ deviceId: 'tel-edge', moduleId: '$edgeHub' })).toHaveLength(4);
   });
 
@@ -174,10 +206,15 @@ describe('twins', () => {
     await reportProperties(twin, { firmware: '1.2.0', status: { ok: true } });
     const registry = registryOf(hub);
     const serviceTwin = (await registry.getTwin('twin-dev')).responseBody;
-    expect(serviceTwin.properties.reported).toMatchObject({ firmware: '1.2.0', status: { ok: true }, $version: 2 });
+    expect(serviceTwin.properties.reported).toMatchObject({
+      firmware: '1.2.0',
+      status: { ok: true },
+      $version: 2,
+    });
 
     const versions: number[] = [];
     twin.on('properties.desired', (d: { $version: number }) => versions.push(d.$version));
+    await untilSubscribed(hub, 'twin-dev', undefined, 'desired');
     const first = nextDesired(twin, (d) => d.interval === 5);
     await serviceTwin.update({ properties: { desired: { interval: 5 } } });
     expect(await first).toMatchObject({ interval: 5, $version: 2 });
@@ -203,7 +240,9 @@ describe('twins', () => {
     const twin = await agent.getTwin();
     expect(twin.properties.desired).toMatchObject({ schemaVersion: '1.1', $version: 2 });
     await reportProperties(twin, { lastDesiredVersion: 2 });
-    expect(hub.twin('twin-edge', '$edgeAgent')).toMatchObject({ properties: { reported: { lastDesiredVersion: 2 } } });
+    expect(hub.twin('twin-edge', '$edgeAgent')).toMatchObject({
+      properties: { reported: { lastDesiredVersion: 2 } },
+    });
     expect(hub.twin('twin-edge')).toMatchObject({ properties: { reported: { $version: 1 } } });
   });
 
@@ -228,7 +267,9 @@ describe('direct methods', () => {
     device.onDeviceMethod('reboot', (request, response) => {
       response.send(200, { rebooting: true, delay: (request.payload as { delay: number }).delay }, () => {});
     });
-    agent.onMethod('ping', (_request, response) => response.send(201, 'pong', () => {}));
+    agent.onMethod('ping', (_request, response) => response?.send(201, 'pong', () => {}));
+    await untilSubscribed(hub, 'm-dev', undefined, 'methods');
+    await untilSubscribed(hub, 'm-dev', '$edgeAgent', 'methods');
     const service = serviceClientOf(hub);
     const onDevice = await service.invokeDeviceMethod('m-dev', {
       methodName: 'reboot',
@@ -236,13 +277,18 @@ describe('direct methods', () => {
       responseTimeoutInSeconds: 10,
     });
     expect(onDevice.result).toEqual({ status: 200, payload: { rebooting: true, delay: 3 } });
-    const onModule = await service.invokeDeviceMethod('m-dev', '$edgeAgent', { methodName: 'ping', payload: null });
+    const onModule = await service.invokeDeviceMethod('m-dev', '$edgeAgent', {
+      methodName: 'ping',
+      payload: null,
+    });
     expect(onModule.result).toEqual({ status: 201, payload: 'pong' });
   });
 
   it('answers 404 DeviceNotOnline for a device that is not connected', async () => {
     hub.createDevice('m-offline');
-    const error = await rejectionOf(serviceClientOf(hub).invokeDeviceMethod('m-offline', { methodName: 'x' }));
+    const error = await rejectionOf(
+      serviceClientOf(hub).invokeDeviceMethod('m-offline', { methodName: 'x' }),
+    );
     expect(error.response?.statusCode).toBe(404);
     expect(error.responseBody).toContain('ErrorCode:DeviceNotOnline');
   });
@@ -268,6 +314,7 @@ describe('direct methods', () => {
     device.onDeviceMethod('slow', () => {
       // Never responds.
     });
+    await untilSubscribed(hub, 'm-slow', undefined, 'methods');
     const error = await rejectionOf(
       serviceClientOf(hub).invokeDeviceMethod('m-slow', { methodName: 'slow', responseTimeoutInSeconds: 5 }),
     );
@@ -288,7 +335,11 @@ describe('direct methods', () => {
 describe('cloud-to-device messages', () => {
   it('delivers a message queued before the device subscribed, with its properties', async () => {
     hub.createDevice('c2d-dev');
-    hub.sendCloudToDevice('c2d-dev', { body: 'update now', messageId: 'c-1', properties: { priority: 'high' } });
+    hub.sendCloudToDevice('c2d-dev', {
+      body: 'update now',
+      messageId: 'c-1',
+      properties: { priority: 'high' },
+    });
     const client = track(await deviceClient(hub, hub.deviceConnectionString('c2d-dev')));
     await client.open();
     const received = new Promise<Message>((resolve) => client.on('message', resolve));

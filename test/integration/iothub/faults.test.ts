@@ -31,10 +31,7 @@ afterEach(async () => {
   hub.faults.reset();
   await closeAll(open);
 });
-afterAll(async () => {
-  await hub.stop();
-  hub.httpsAgent.destroy();
-});
+afterAll(() => hub.stop());
 
 /** A device that listens for desired properties and answers `ping`, so the SDK reconnects on its own. */
 async function liveDevice(deviceId: string): Promise<{ client: DeviceClient; twin: Twin }> {
@@ -45,7 +42,10 @@ async function liveDevice(deviceId: string): Promise<{ client: DeviceClient; twi
   client.onDeviceMethod('ping', (_req, res) => res.send(200, { pong: deviceId }, () => {}));
   const twin = await client.getTwin();
   twin.on('properties.desired', () => {});
-  await eventually(() => expect(hub.twin(deviceId)).toBeDefined());
+  // A drop in the middle of the SDK's SUBSCRIBE is a different story (the SDK's own retry); wait it out.
+  await eventually(() =>
+    expect(hub.subscriptions(deviceId)).toEqual(['desired', 'methods', 'twinResponses']),
+  );
   return { client, twin };
 }
 
@@ -69,12 +69,14 @@ describe('dropped connections', () => {
 
   it('refuses reconnections with CONNACK 3 during refuseFor, then lets the client in', async () => {
     const { client } = await liveDevice('f-refuse');
+    const before = acceptedConnections('f-refuse');
     hub.faults.refuseFor(1500);
     hub.faults.dropAll();
-    await eventually(() => expect(hub.isConnected('f-refuse')).toBe(true), 20_000);
-    const refused = hub.connectionAttempts().filter((a) => a.clientId === 'f-refuse' && a.returnCode === 3);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]?.reason).toContain('refusing connections');
+    const refused = () =>
+      hub.connectionAttempts().filter((a) => a.clientId === 'f-refuse' && a.returnCode === 3);
+    await eventually(() => expect(refused().length).toBeGreaterThan(0));
+    expect(refused()[0]?.reason).toContain('refusing connections');
+    await eventually(() => expect(acceptedConnections('f-refuse')).toBeGreaterThan(before), 20_000);
     await client.sendEvent(new Message('after refusal'));
     expect(hub.messages({ deviceId: 'f-refuse' }).map((m) => m.body.toString())).toEqual(['after refusal']);
   });
@@ -83,7 +85,7 @@ describe('dropped connections', () => {
 describe('delayed acknowledgements', () => {
   it('holds a QoS 1 message, unstored and unacknowledged, until the delay has passed', async () => {
     const { client } = await liveDevice('f-delay');
-    hub.faults.delayAcks(1500);
+    hub.faults.delayAcks(3000);
     let acked = false;
     const sending = client.sendEvent(new Message('slow')).then(() => {
       acked = true;

@@ -5,8 +5,9 @@
  */
 import { Client as DeviceClient, ModuleClient, type Twin } from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
-import { Client as ServiceClient, Registry } from 'azure-iothub';
-import type { HubEmulator } from '../../support/iothub/index.js';
+import { Registry, Client as ServiceClient } from 'azure-iothub';
+import { expect } from 'vitest';
+import type { Feature, HubEmulator } from '../../support/iothub/index.js';
 
 /**
  * `setOptions` must be awaited before `open()`: the SDK first tries to read `ca` as a file path
@@ -32,8 +33,20 @@ export function serviceClientOf(hub: HubEmulator): ServiceClient {
   return hub.configureServiceClient(ServiceClient.fromConnectionString(hub.serviceConnectionString));
 }
 
+/**
+ * Closes SDK clients, waiting at most 5 s: a device client caught mid-reconnect can take minutes to
+ * settle its close, and the emulator's stop() drops its socket anyway.
+ */
 export async function closeAll(clients: Array<{ close(): Promise<unknown> }>): Promise<void> {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
+  const closing = Promise.allSettled(clients.splice(0).map((c) => c.close()));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    closing,
+    new Promise((r) => {
+      timer = setTimeout(r, 5000);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /**
@@ -67,6 +80,22 @@ export function nextDesired(
   });
 }
 
+/**
+ * Waits until the emulator has the identity's SUBSCRIBE for `feature`. The SDK subscribes in the
+ * background (on `twin.on('properties.desired')`, `onMethod`…), and IoT Hub, like the emulator,
+ * does not push to a client that has not subscribed yet.
+ */
+export function untilSubscribed(
+  hub: HubEmulator,
+  deviceId: string,
+  moduleId: string | undefined,
+  feature: Feature,
+): Promise<void> {
+  return eventually(() => {
+    expect(hub.subscriptions(deviceId, moduleId)).toContain(feature);
+  });
+}
+
 /** Retries `check` (which throws until its condition holds) every 50 ms for up to `timeoutMs`. */
 export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -81,7 +110,9 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_
 }
 
 /** The error a promise rejects with (fails the test if it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { response?: { statusCode?: number }; responseBody?: string }> {
+export async function rejectionOf(
+  promise: Promise<unknown>,
+): Promise<Error & { response?: { statusCode?: number }; responseBody?: string }> {
   try {
     await promise;
   } catch (e) {
