@@ -36,4 +36,23 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    up: (db) => {
+      // What `modelport package` built, so `modelport manifest generate` can find the image of a module
+      // that names models but no image (cloud/registry/packaged-images.ts). IF NOT EXISTS: two
+      // connections opening an older file at once may both see version 1.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS packaged_images (
+          id INTEGER PRIMARY KEY,
+          image TEXT NOT NULL,
+          digest TEXT,
+          platform TEXT NOT NULL,
+          models TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX IF NOT EXISTS packaged_images_image ON packaged_images(image);
+      `);
+    },
+  },
 ];

@@ -1,0 +1,61 @@
+/**
+ * What a module serving registered models carries besides its image, so the device can find and verify
+ * the models it runs:
+ * - env, as the packaged image lays models out (the Azure ML layout, `cloud/package`):
+ *   `AZUREML_MODEL_DIR` is `/var/azureml-app/azureml-models/$NAME/$VERSION` for one model, the
+ *   `azureml-models` folder for several; `MODELPORT_MODELS` is JSON `[{name, version, file?}]` (file: the
+ *   ONNX graph inside the model);
+ * - the module twin's desired properties: `{models: [{name, version, digest, files?: [{path, sha256}]}],
+ *   collect?, executionProvider?}`; the scoring module checks its files against them at start.
+ */
+import type { ModuleSpec, ModuleTwinDesired } from '../../manifests/index.js';
+import { twinSize } from '../../manifests/index.js';
+import type { ModelFacts } from './lookups.js';
+
+export const AZUREML_MODELS_ROOT = '/var/azureml-app/azureml-models';
+
+/**
+ * File lists are left out of the twin above this many bytes (IoT Hub allows 32 KB per twin's desired
+ * properties; the rest of the module's settings need room too). The digest alone still pins the model.
+ */
+export const TWIN_FILES_BUDGET_BYTES = 16 * 1024;
+
+export function modelEnv(models: readonly ModelFacts[]): Record<string, string> {
+  const [only] = models;
+  const dir =
+    models.length === 1 && only ? `${AZUREML_MODELS_ROOT}/${only.name}/${only.version}` : AZUREML_MODELS_ROOT;
+  // The same JSON the packaged image sets (cloud/package/dockerfile.ts imageEnv), so the two never disagree.
+  const list = models.map((m) => ({
+    name: m.name,
+    version: String(m.version),
+    ...(m.onnxFile !== undefined && { file: m.onnxFile }),
+  }));
+  return { AZUREML_MODEL_DIR: dir, MODELPORT_MODELS: JSON.stringify(list) };
+}
+
+/**
+ * The module twin's desired properties for a module of `spec` serving `models` (none for a module that
+ * names only an image: then just its collect / executionProvider settings, if any). `filesOmitted` says
+ * the file lists did not fit the twin budget.
+ */
+export function moduleTwinDesired(
+  models: readonly ModelFacts[],
+  spec: Pick<ModuleSpec, 'collect' | 'executionProvider'>,
+): { desired: ModuleTwinDesired | undefined; filesOmitted: boolean } {
+  const settings: ModuleTwinDesired = {
+    ...(spec.collect !== undefined && { collect: spec.collect }),
+    ...(spec.executionProvider !== undefined && { executionProvider: spec.executionProvider }),
+  };
+  if (models.length === 0) {
+    return { desired: Object.keys(settings).length > 0 ? settings : undefined, filesOmitted: false };
+  }
+  const entry = (m: ModelFacts, withFiles: boolean) => ({
+    name: m.name,
+    version: m.version,
+    digest: m.digest,
+    ...(withFiles && { files: m.files.map((f) => ({ path: f.path, sha256: f.sha256 })) }),
+  });
+  const withFiles = { models: models.map((m) => entry(m, true)), ...settings };
+  if (twinSize(withFiles) <= TWIN_FILES_BUDGET_BYTES) return { desired: withFiles, filesOmitted: false };
+  return { desired: { models: models.map((m) => entry(m, false)), ...settings }, filesOmitted: true };
+}
