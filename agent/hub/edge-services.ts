@@ -1,0 +1,194 @@
+/**
+ * Everything issue 9 adds to the agent, started and stopped as one: the outbox
+ * (`<home>/outbox.db`), the local hub, the upstream sender (once an IoT Hub client is attached),
+ * alerts for dropped messages, and telemetry. The agent's composition root needs three calls:
+ *
+ * ```ts
+ * const services = await startEdgeServices({ home, deviceId, iotHubHostName, log, docker, telemetryIntervalSecs });
+ * new Agent({ ..., moduleEnvironment: services.moduleEnvironment });   // EdgeHubConnectionString + CA per module
+ * services.follow(agent.edgeHub);                                      // routes, module twins
+ * services.attachUpstream(edgeHubModuleClient);                        // hub mode: send what waits
+ * // reported properties of $edgeHub: services.edgeHubReported()
+ * ```
+ */
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { messageOf } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import type { EdgeHubDesired } from '../../manifests/types.js';
+import { startTelemetry, type Telemetry } from '../telemetry/telemetry-loop.js';
+import { startDropAlerts } from '../upstream/drop-alerts.js';
+import { upstreamEvents } from '../upstream/events.js';
+import type { DeviceClientLike } from '../upstream/iothub-delivery.js';
+import { openOutbox } from '../upstream/open-outbox.js';
+import type { Outbox, OutboxMetrics } from '../upstream/outbox.js';
+import type { EndpointSender } from '../upstream/sender.js';
+import { startUpstreamSender } from '../upstream/upstream-sender.js';
+import { type Hub, type HubMetrics, type ModuleEnvironment, startHub } from './hub.js';
+import type { JsonObject } from './twin-patch.js';
+
+export interface EdgeServicesOptions {
+  home: string;
+  deviceId: string;
+  /** `HostName` of the IoT Hub (hub mode), or any name offline (modules sign tokens for it). */
+  iotHubHostName: string;
+  gatewayHostName?: string;
+  listenHost?: string;
+  port?: number;
+  /** Outbox disk cap; default min(1 GiB, 10% of the free space of the home). */
+  outboxCapBytes?: number;
+  /** Seconds between telemetry rounds; 0 = off. */
+  telemetryIntervalSecs: number;
+  docker?: Docker;
+  agentId?: string;
+  log: Logger;
+}
+
+/** What the agent's `$edgeHub` stream delivers (agent/twin/edgehub-stream.ts). */
+export interface EdgeHubUpdate {
+  version: number;
+  edgeHub: Pick<EdgeHubDesired, 'routes' | 'storeAndForwardConfiguration' | 'schemaVersion'>;
+  moduleTwins: Record<string, JsonObject>;
+}
+
+export interface EdgeHubReported {
+  schemaVersion: string;
+  lastDesiredVersion: number | undefined;
+  lastDesiredStatus: { code: number; description: string };
+  clients: Record<string, { status: 'Connected' }>;
+  outbox: Pick<OutboxMetrics, 'status' | 'totals' | 'capBytes'> & { queued: number; queuedBytes: number };
+}
+
+export interface EdgeServices {
+  readonly hub: Hub;
+  readonly outbox: Outbox;
+  /** Structurally the agent's ModuleEnvironmentProvider. */
+  readonly moduleEnvironment: { forModule(name: string): ModuleEnvironment };
+  /** Follows `$edgeHub` desired properties; bad routes are reported, the previous ones stay. */
+  follow(stream: { subscribe(listener: (update: EdgeHubUpdate) => void): () => void }): void;
+  /** Applies one update now (what `follow` does for each). */
+  apply(update: EdgeHubUpdate): void;
+  /** Starts sending the outbox to IoT Hub through this client (one sender; a new client replaces it). */
+  attachUpstream(client: DeviceClientLike): void;
+  edgeHubReported(): EdgeHubReported;
+  metrics(): {
+    hub: HubMetrics;
+    outbox: OutboxMetrics;
+    upstream: ReturnType<EndpointSender['stats']> | undefined;
+  };
+  stop(): Promise<void>;
+}
+
+export async function startEdgeServices(options: EdgeServicesOptions): Promise<EdgeServices> {
+  const log = options.log;
+  const outbox = await openOutbox({
+    path: join(options.home, 'outbox.db'),
+    ...(options.outboxCapBytes !== undefined && { capBytes: options.outboxCapBytes }),
+    log: log.child({ component: 'outbox' }),
+  });
+  const hub = await startHub({
+    home: options.home,
+    deviceId: options.deviceId,
+    iotHubHostName: options.iotHubHostName,
+    ...(options.gatewayHostName !== undefined && { gatewayHostName: options.gatewayHostName }),
+    ...(options.listenHost !== undefined && { listenHost: options.listenHost }),
+    ...(options.port !== undefined && { port: options.port }),
+    outbox,
+    log: log.child({ component: 'hub' }),
+  }).catch((e: unknown) => {
+    outbox.close();
+    throw e;
+  });
+  const alerts = startDropAlerts({ outbox, events: upstreamEvents(log.child({ component: 'outbox' })) });
+  let sender: EndpointSender | undefined;
+  let lastVersion: number | undefined;
+  let schemaVersion = '1.1';
+  let status = { code: 200, description: '' };
+  const unsubscribes: Array<() => void> = [];
+
+  const telemetry: Telemetry = startTelemetry({
+    intervalSecs: options.telemetryIntervalSecs,
+    outbox,
+    agentHome: options.home,
+    ...(options.docker && { docker: options.docker }),
+    ...(options.agentId !== undefined && { agentId: options.agentId }),
+    extra: () => {
+      const m = outbox.metrics();
+      return {
+        outbox: {
+          queued: m.queued.count,
+          queuedBytes: m.queued.bytes,
+          oldestAgeMs: m.queued.oldestAgeMs,
+          totals: m.totals,
+          status: m.status.state,
+        },
+        hub: {
+          connectedModules: hub.connectedModules().length,
+          ...pick(hub.metrics(), ['received', 'routed', 'unrouted', 'publishesRefused', 'connectsRefused']),
+        },
+      };
+    },
+    log: log.child({ component: 'telemetry' }),
+  });
+
+  const apply = (update: EdgeHubUpdate) => {
+    lastVersion = update.version;
+    schemaVersion = update.edgeHub.schemaVersion;
+    try {
+      hub.applyEdgeHubDesired(update.edgeHub);
+      status = { code: 200, description: '' };
+    } catch (e) {
+      // The hub logged it and kept its routes; the code and text go to reported properties.
+      status = { code: 400, description: messageOf(e) };
+    }
+    hub.setModuleTwins(update.moduleTwins);
+  };
+
+  return {
+    hub,
+    outbox,
+    moduleEnvironment: { forModule: (name) => hub.moduleEnvironment(name) },
+    follow: (stream) => {
+      unsubscribes.push(stream.subscribe(apply));
+    },
+    apply,
+    attachUpstream: (client) => {
+      sender?.stop();
+      sender = startUpstreamSender({ outbox, client, log: log.child({ component: 'upstream' }) });
+    },
+    edgeHubReported: () => {
+      const m = outbox.metrics();
+      return {
+        schemaVersion,
+        lastDesiredVersion: lastVersion,
+        lastDesiredStatus: status,
+        clients: Object.fromEntries(
+          hub
+            .connectedModules()
+            .map((mod) => [`${options.deviceId}/${mod}`, { status: 'Connected' as const }]),
+        ),
+        outbox: {
+          status: m.status,
+          totals: m.totals,
+          capBytes: m.capBytes,
+          queued: m.queued.count,
+          queuedBytes: m.queued.bytes,
+        },
+      };
+    },
+    metrics: () => ({ hub: hub.metrics(), outbox: outbox.metrics(), upstream: sender?.stats() }),
+    stop: async () => {
+      for (const u of unsubscribes.splice(0)) u();
+      telemetry.stop();
+      sender?.stop();
+      await alerts.flush();
+      alerts.stop();
+      await hub.close();
+      outbox.close();
+    },
+  };
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+}

@@ -1,0 +1,50 @@
+import { messageOf } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+
+/** Named log events of the local hub (style 12); logic never builds log strings. */
+export function hubEvents(log: Logger) {
+  return {
+    listening: (host: string, port: number, caPath: string) =>
+      log.info(
+        { event: 'hub-listening', host, port, caPath },
+        `edge hub listening on ${host}:${port} (MQTT over TLS)`,
+      ),
+    certificatesMade: (dir: string) =>
+      log.info({ event: 'hub-certificates-made', dir }, `made new hub certificates in ${dir}`),
+    moduleConnected: (moduleId: string, cleanSession: boolean) =>
+      log.info({ event: 'module-connected', moduleId, cleanSession }, `module ${moduleId} connected`),
+    moduleRefused: (clientId: string, returnCode: number, reason: string) =>
+      log.warn(
+        { event: 'module-refused', clientId, returnCode, reason },
+        `refused connection of '${clientId}' (CONNACK ${returnCode}): ${reason}`,
+      ),
+    moduleDisconnected: (moduleId: string) =>
+      log.info({ event: 'module-disconnected', moduleId }, `module ${moduleId} disconnected`),
+    publishRefused: (moduleId: string, topic: string, code: string, reason: string) =>
+      log.warn(
+        { event: 'publish-refused', moduleId, topic, code, reason },
+        `closed the connection of ${moduleId}: its message was refused (${reason})`,
+      ),
+    messageUnrouted: (moduleId: string, outputName: string | undefined) =>
+      log.debug({ event: 'message-unrouted', moduleId, outputName }, `no route for a message of ${moduleId}`),
+    routesApplied: (names: readonly string[]) =>
+      log.info({ event: 'routes-applied', routes: names }, `applied ${names.length} route(s)`),
+    routesRejected: (err: unknown) =>
+      log.error(
+        { event: 'routes-rejected', err: messageOf(err) },
+        `kept the previous routes; the new ones do not parse: ${messageOf(err)}`,
+      ),
+    desiredPushed: (moduleId: string, version: number) =>
+      log.debug(
+        { event: 'twin-desired-pushed', moduleId, version },
+        `pushed desired properties v${version} to ${moduleId}`,
+      ),
+    clientError: (clientId: string, err: unknown) =>
+      log.debug(
+        { event: 'client-error', clientId, err: messageOf(err) },
+        `connection of ${clientId}: ${messageOf(err)}`,
+      ),
+  };
+}
+
+export type HubEvents = ReturnType<typeof hubEvents>;
