@@ -18,7 +18,8 @@ export interface CommandResult<T = unknown> {
 export type Handler<O> = (opts: O, ctx: CliContext, command: Command) => Promise<CommandResult>;
 
 export interface JsonSuccess {
-  status: 0;
+  /** 0, or the exit code of a run that finished but failed in part (e.g. batch rejects). */
+  status: number;
   result: unknown;
   warnings: string[];
 }
@@ -39,7 +40,7 @@ export function runCommand<O extends { json?: boolean }>(ctx: CliContext, handle
     try {
       const outcome = await handler(opts, ctx, command);
       if (opts.json) {
-        const doc: JsonSuccess = { status: 0, result: outcome.result, warnings: outcome.warnings ?? [] };
+        const doc: JsonSuccess = { status: outcome.exitCode ?? 0, result: outcome.result, warnings: outcome.warnings ?? [] };
         write(ctx.stdout, `${JSON.stringify(doc, null, 2)}\n`);
       } else {
         const lines = Array.isArray(outcome.human) ? outcome.human : [outcome.human];

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the Docker test harness needs (test/support/engine), only those missing:
 # the engine (docker.io), the OCI registry (docker-registry), a static shell for base images
-# (busybox-static), the arm64 emulator (qemu-user-static), iproute2, and Python's requests for the test
-# that runs the Azure ML guide's sample client. Called by .ci/run.
+# (busybox-static), the arm64 emulator (qemu-user-static), iproute2, Python's requests for the test
+# that runs the Azure ML guide's sample client, and Chromium for the test that renders the profile report
+# (test/integration/profile). Called by .ci/run.
 set -euo pipefail
 
-PACKAGES=(docker.io docker-registry busybox-static qemu-user-static iproute2 python3-requests)
+PACKAGES=(docker.io docker-registry busybox-static qemu-user-static iproute2 python3-requests chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
