@@ -1,0 +1,312 @@
+/**
+ * The composition root: wires the state store, the Docker runtime, the reconcile loop, the desired
+ * state source (manifest file or `$edgeAgent` twin), reported properties and direct methods. No logic
+ * of its own beyond wiring; `run(signal)` returns once everything has stopped.
+ */
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Docker from 'dockerode';
+import type { Logger } from '../common/logger.js';
+import { parseEdgeHubDesired } from '../manifests/parse.js';
+import type { AgentConfig } from './config.js';
+import { deployEvents } from './deploy/events.js';
+import { type PassSnapshot, ReconcileLoop } from './deploy/loop.js';
+import { httpProbe } from './health/probe.js';
+import { inventoryEvents } from './inventory/events.js';
+import { collectInventory, type Inventory } from './inventory/inventory.js';
+import { methodEvents } from './methods/events.js';
+import { handleMethod, METHOD_NAMES, type MethodDeps } from './methods/methods.js';
+import { MethodError } from './methods/requests.js';
+import { type ModuleEnvironmentProvider, NO_MODULE_ENVIRONMENT } from './reconcile/desired.js';
+import type { PlanSettings } from './reconcile/types.js';
+import { buildReported, type DeploymentProgress } from './report/reported.js';
+import { FileReportSink, Reporter } from './report/reporter.js';
+import { CurrentStateReader, type ObservedContainer } from './runtime/current-state.js';
+import { DockerAdapter } from './runtime/docker-adapter.js';
+import { runtimeEvents } from './runtime/events.js';
+import { createExecutors } from './runtime/executors.js';
+import { ImagePuller } from './runtime/pull.js';
+import { AgentStore } from './state/store.js';
+import { EdgeHubDesiredStream } from './twin/edgehub-stream.js';
+import { twinEvents } from './twin/events.js';
+import { ManifestFileSource } from './twin/file-source.js';
+import { agentVersion } from './version.js';
+
+export interface AgentOptions {
+  config: AgentConfig;
+  logger: Logger;
+  /** Default: dockerode from DOCKER_HOST (or the local socket). */
+  docker?: Docker;
+  now?: () => number;
+  /** Per-module env and binds (the local hub's connection strings, issue 9). */
+  moduleEnvironment?: ModuleEnvironmentProvider;
+  inventory?: () => Promise<Inventory>;
+  /** The local hub's entry in reported `systemModules.edgeHub` (issue 9); a placeholder until there is one. */
+  edgeHubReported?: () => Record<string, unknown> | undefined;
+}
+
+export class Agent {
+  /** `$edgeHub` desired properties for the local hub to follow. */
+  readonly edgeHub = new EdgeHubDesiredStream();
+  readonly store: AgentStore;
+  readonly loop: ReconcileLoop;
+  private readonly docker: DockerAdapter;
+  private readonly reader: CurrentStateReader;
+  private readonly fileReporter: Reporter;
+  private hubReporter: Reporter | undefined;
+  private hubConnected = () => false;
+  private lastDoc: Record<string, unknown> | undefined;
+  private inventory: Inventory | undefined;
+  private readonly startedAt: number;
+  private readonly version = agentVersion();
+
+  constructor(private readonly options: AgentOptions) {
+    const { config, logger } = options;
+    const now = options.now ?? Date.now;
+    this.startedAt = now();
+    this.store = AgentStore.open(config.home, () => new Date(now()));
+    this.docker = new DockerAdapter(options.docker ?? new Docker());
+    this.reader = new CurrentStateReader(this.docker, config.agentId);
+    const events = deployEvents(logger.child({ component: 'deploy' }));
+    const puller = new ImagePuller(this.docker, runtimeEvents(logger.child({ component: 'runtime' })));
+    const planSettings: PlanSettings = {
+      coolOffUnitMs: config.restartCoolOffMs,
+      maxCoolOffMs: 300_000,
+      maxRestarts: config.maxRestarts,
+      stableResetMs: 600_000,
+      stepRetryUnitMs: 2_000,
+      maxStepAttempts: 4,
+    };
+    const executors = createExecutors({
+      docker: this.docker,
+      puller,
+      stats: this.store,
+      agentId: config.agentId,
+      deployment: () => this.loop.deploymentLabel,
+      credentials: () =>
+        this.loop.latest.target?.deployment.edgeAgent.runtime.settings.registryCredentials ?? {},
+      now,
+      stopTimeoutSeconds: config.stopTimeoutSeconds,
+    });
+    this.loop = new ReconcileLoop({
+      store: this.store,
+      readCurrent: () => this.reader.read(),
+      readImages: () => this.docker.imageRefs(),
+      executors,
+      probe: httpProbe,
+      provider: options.moduleEnvironment ?? NO_MODULE_ENVIRONMENT,
+      edgeHub: this.edgeHub,
+      events,
+      now,
+      settings: {
+        plan: planSettings,
+        healthWindowMs: config.healthWindowMs,
+        healthStableMs: config.healthStableMs,
+        intervalMs: config.intervalMs,
+        verifyIntervalMs: Math.min(1_000, config.intervalMs),
+      },
+      onPass: (snapshot) => this.report(snapshot),
+    });
+    this.fileReporter = new Reporter(
+      new FileReportSink(config.home, (json) => this.store.setMeta('reported', json)),
+      events,
+    );
+  }
+
+  /** Runs until `signal` aborts: the loop, the desired-state source, Docker events, inventory. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { config, logger } = this.options;
+    const tevents = twinEvents(logger.child({ component: 'twin' }));
+    const tasks: Promise<void>[] = [];
+    this.loop.resume();
+    void this.collectInventory();
+    if (config.mode === 'file' && config.manifest) {
+      const source = new ManifestFileSource({ path: config.manifest, events: tevents });
+      tasks.push(source.run(signal, (doc) => this.loop.submit(doc)));
+    } else if (config.connectionString) {
+      tasks.push(this.runHub(config.connectionString, signal, tevents));
+      if (config.edgeHubConnectionString)
+        tasks.push(this.runEdgeHubTwin(config.edgeHubConnectionString, signal, tevents));
+    }
+    tasks.push(this.watchEngine(signal));
+    tasks.push(this.loop.run(signal));
+    try {
+      await Promise.all(tasks);
+    } finally {
+      this.store.close();
+    }
+  }
+
+  /** Direct-method handlers (also usable without a hub, e.g. by tests and a local API). */
+  methodDeps(): MethodDeps {
+    const mevents = methodEvents(this.options.logger.child({ component: 'methods' }));
+    const find = async (name: string): Promise<ObservedContainer | undefined> => {
+      const mine = (await this.reader.read()).filter((c) => c.module === name);
+      return mine.find((c) => c.state === 'running') ?? mine[0];
+    };
+    return {
+      moduleNames: () => this.loop.latest.target?.modules.map((m) => m.name) ?? [],
+      now: this.options.now ?? Date.now,
+      restartModule: (name) =>
+        this.loop.exclusive(async () => {
+          const c = await find(name);
+          if (!c)
+            throw new MethodError(409, 'MODULE_HAS_NO_CONTAINER', `module '${name}' has no container yet`);
+          mevents.moduleRestartRequested(name);
+          await this.docker.restart(c.id, this.options.config.stopTimeoutSeconds);
+          this.store.addHistory(
+            name,
+            'restarted',
+            this.loop.latest.target?.record.id,
+            'RestartModule direct method',
+          );
+          this.loop.wake();
+        }),
+      moduleLogs: async (name, query) => {
+        const c = await find(name);
+        return c && this.docker.logs(c.id, query, c.inspect.Config?.Tty ?? false);
+      },
+    };
+  }
+
+  private async runHub(
+    connectionString: string,
+    signal: AbortSignal,
+    tevents: ReturnType<typeof twinEvents>,
+  ) {
+    const { config, logger } = this.options;
+    // Loaded in hub mode only: the device SDK costs ~20 MB of memory an offline agent does not need.
+    const { HubConnection } = await import('./twin/hub-connection.js');
+    const hub = new HubConnection({
+      connectionString,
+      ...(config.caFile && { caFile: config.caFile }),
+      events: tevents,
+      label: '$edgeAgent',
+    });
+    const events = deployEvents(logger.child({ component: 'report' }));
+    this.hubReporter = new Reporter({ send: (patch) => hub.updateReported(patch) }, events);
+    this.hubConnected = () => hub.connected;
+    const deps = this.methodDeps();
+    const mevents = methodEvents(logger.child({ component: 'methods' }));
+    for (const name of METHOD_NAMES) {
+      hub.onMethod(name, async (payload) => {
+        const started = Date.now();
+        const reply = await handleMethod(name, payload, deps);
+        mevents.methodCalled(name, reply.status, Date.now() - started);
+        return reply;
+      });
+    }
+    hub.onDesired((desired) => {
+      const { $version, $metadata: _metadata, ...rest } = desired;
+      if (typeof $version !== 'number') {
+        tevents.desiredIgnored('$edgeAgent', 'no $version');
+        return;
+      }
+      this.loop.submit({ body: JSON.stringify(rest), version: $version, source: 'twin' });
+    });
+    hub.onConnected((reported) => {
+      this.hubReporter?.setBaseline(reported);
+      if (this.lastDoc) void this.hubReporter?.report(this.lastDoc);
+    });
+    await hub.run(signal);
+  }
+
+  private async runEdgeHubTwin(
+    connectionString: string,
+    signal: AbortSignal,
+    tevents: ReturnType<typeof twinEvents>,
+  ) {
+    const { HubConnection } = await import('./twin/hub-connection.js');
+    const hub = new HubConnection({
+      connectionString,
+      ...(this.options.config.caFile && { caFile: this.options.config.caFile }),
+      events: tevents,
+      label: '$edgeHub',
+    });
+    hub.onDesired((desired) => {
+      const { $version, $metadata: _metadata, ...rest } = desired;
+      try {
+        const edgeHub = parseEdgeHubDesired(rest);
+        const version = typeof $version === 'number' ? $version : 0;
+        this.store.recordEdgeHubDesired(version, JSON.stringify(rest));
+        this.edgeHub.publish({ version, edgeHub, moduleTwins: {} });
+      } catch (e) {
+        tevents.desiredIgnored('$edgeHub', (e as Error).message);
+      }
+    });
+    await hub.run(signal);
+  }
+
+  private async watchEngine(signal: AbortSignal): Promise<void> {
+    const revents = runtimeEvents(this.options.logger.child({ component: 'runtime' }));
+    let delay = 1_000;
+    while (!signal.aborted) {
+      try {
+        await this.docker.events(this.options.config.agentId, signal, () => this.loop.wake());
+        delay = 1_000;
+      } catch (e) {
+        revents.engineEventsLost(e, delay);
+      }
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+
+  private async collectInventory(): Promise<void> {
+    const started = Date.now();
+    const inventory = await (this.options.inventory ?? collectInventory)();
+    inventoryEvents(this.options.logger.child({ component: 'inventory' })).collected(
+      inventory,
+      Date.now() - started,
+    );
+    this.inventory = inventory;
+    this.loop.wake();
+  }
+
+  private async report(snapshot: PassSnapshot): Promise<void> {
+    const { config } = this.options;
+    const target = snapshot.target;
+    const edgeHub = this.options.edgeHubReported?.();
+    const doc = buildReported({
+      agentId: config.agentId,
+      agentVersion: this.version,
+      agentImage: config.agentImage ?? `modelport-agent:${this.version}`,
+      agentStartedAt: this.startedAt,
+      platform: { os: process.platform, architecture: os.machine(), version: this.version },
+      desired: target?.deployment.edgeAgent,
+      modules: target?.modules ?? [],
+      containers: snapshot.containers,
+      stats: this.store.moduleStats(),
+      waits: snapshot.waits,
+      lastDesired: snapshot.lastDesired,
+      deployment: progressOf(snapshot),
+      ...(edgeHub && { edgeHub }),
+      ...(this.inventory && { inventory: this.inventory as unknown as Record<string, unknown> }),
+    });
+    this.lastDoc = doc;
+    // While offline nothing is sent: the next connection sets the baseline and sends the difference.
+    if (this.hubConnected()) void this.hubReporter?.report(doc);
+    await this.fileReporter.report(doc);
+  }
+}
+
+function progressOf(snapshot: PassSnapshot): DeploymentProgress | undefined {
+  const target = snapshot.target;
+  if (!target) return undefined;
+  const waiting = snapshot.waits.filter((w) => w.reason !== 'backoff').map((w) => w.detail);
+  const unhealthy = snapshot.health.filter((h) => !h.healthy).map((h) => `${h.module}: ${h.detail}`);
+  const rollback = target.rollbackOf !== undefined;
+  const phase =
+    target.phase === 'steady'
+      ? rollback
+        ? 'rolled-back'
+        : 'running'
+      : rollback
+        ? 'rolling-back'
+        : target.phase;
+  return {
+    version: target.record.version,
+    phase,
+    detail: [...waiting, ...unhealthy].join('; ').slice(0, 1_000),
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The process edge of `modelport-agent`: configuration (flags > env > defaults, once), the logger,
+ * signals, exit codes. The only place that sets process.exitCode.
+ *
+ * Exit codes: 0 stopped by SIGINT/SIGTERM (or --help/--version), 1 a fatal runtime error (e.g. the
+ * state database cannot be opened), 2 bad flags or environment.
+ */
+import { isModelportError, messageOf } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
+import { Agent } from './agent.js';
+import { type AgentConfig, resolveConfig } from './config.js';
+import { agentVersion } from './version.js';
+
+function isCommanderExit(e: unknown): e is { code: string; exitCode: number } {
+  return (
+    typeof (e as { code?: unknown })?.code === 'string' &&
+    (e as { code: string }).code.startsWith('commander.')
+  );
+}
+
+async function main(): Promise<number> {
+  let config: AgentConfig;
+  try {
+    config = resolveConfig(process.argv.slice(2), process.env, agentVersion());
+  } catch (e) {
+    if (isCommanderExit(e)) return e.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`modelport-agent: ${messageOf(e)}\n`);
+    if (isModelportError(e) && e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+    return isModelportError(e) ? e.exitCode : 2;
+  }
+  const logger = createLogger({ name: 'modelport-agent', level: config.logLevel });
+  const shutdown = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      logger.info({ event: 'shutdown', signal }, `received ${signal}, stopping (containers keep running)`);
+      shutdown.abort();
+    });
+  }
+  try {
+    const agent = new Agent({ config, logger });
+    logger.info(
+      { event: 'agent-started', mode: config.mode, home: config.home, agentId: config.agentId },
+      `modelport-agent ${agentVersion()} started (${config.mode === 'file' ? `manifest ${config.manifest}` : `IoT Hub ${config.hostName}`})`,
+    );
+    await agent.run(shutdown.signal);
+    return 0;
+  } catch (e) {
+    logger.fatal({ event: 'agent-failed', err: messageOf(e) }, `modelport-agent stopped: ${messageOf(e)}`);
+    process.stderr.write(`modelport-agent: ${messageOf(e)}\n`);
+    if (isModelportError(e) && e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();
