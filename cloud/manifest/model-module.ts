@@ -4,7 +4,9 @@
  * - env, as the packaged image lays models out (the Azure ML layout, `cloud/package`):
  *   `AZUREML_MODEL_DIR` is `/var/azureml-app/azureml-models/$NAME/$VERSION` for one model, the
  *   `azureml-models` folder for several; `MODELPORT_MODELS` is JSON `[{name, version, file?}]` (file: the
- *   ONNX graph inside the model);
+ *   ONNX graph inside the model); `MODELPORT_EXPECTED_MODELS` is JSON `[{name, version, digest}]`, which
+ *   the scoring module checks its files against before serving (modules/scoring/integrity.ts) — from env,
+ *   so the check holds offline and under the real IoT Edge runtime alike;
  * - the module twin's desired properties: `{models: [{name, version, digest, files?: [{path, sha256}]}],
  *   collect?, executionProvider?}`; the scoring module checks its files against them at start.
  */
@@ -30,7 +32,12 @@ export function modelEnv(models: readonly ModelFacts[]): Record<string, string> 
     version: String(m.version),
     ...(m.onnxFile !== undefined && { file: m.onnxFile }),
   }));
-  return { AZUREML_MODEL_DIR: dir, MODELPORT_MODELS: JSON.stringify(list) };
+  const expected = models.map((m) => ({ name: m.name, version: String(m.version), digest: m.digest }));
+  return {
+    AZUREML_MODEL_DIR: dir,
+    MODELPORT_MODELS: JSON.stringify(list),
+    MODELPORT_EXPECTED_MODELS: JSON.stringify(expected),
+  };
 }
 
 /**

@@ -75,6 +75,9 @@ describe('generateManifest from the examples', () => {
     expect(scoring.env).toEqual({
       AZUREML_MODEL_DIR: { value: '/var/azureml-app/azureml-models/regression10/1' },
       MODELPORT_MODELS: { value: '[{"name":"regression10","version":"1","file":"model.onnx"}]' },
+      MODELPORT_EXPECTED_MODELS: {
+        value: JSON.stringify([{ name: 'regression10', version: '1', digest: regression.digest }]),
+      },
       LOG_LEVEL: { value: 'info' },
     });
     // cpu 1 → 10⁹ NanoCpus; memoryInGB 0.5 → 0.5 GiB in bytes.
