@@ -1,10 +1,17 @@
 import { Command, CommanderError } from 'commander';
+import * as batch from './commands/batch.js';
+import * as deploy from './commands/deploy.js';
+import * as deploymentCommands from './commands/deployment-commands.js';
+import * as manifestCommands from './commands/manifest-commands.js';
 import * as modelDelete from './commands/model-delete.js';
 import * as modelDownload from './commands/model-download.js';
 import * as modelList from './commands/model-list.js';
+import * as modelProfile from './commands/model-profile.js';
 import * as modelRegister from './commands/model-register.js';
 import * as modelShow from './commands/model-show.js';
+import * as packageImage from './commands/package.js';
 import * as serve from './commands/serve.js';
+import * as watch from './commands/watch.js';
 import type { CliContext } from './context.js';
 import { reportError } from './run-command.js';
 
@@ -18,9 +25,16 @@ export function buildProgram(ctx: CliContext): Command {
   const model = program
     .command('model')
     .description('the model registry (MODELPORT_HOME, default ~/.modelport)');
-  for (const command of [modelRegister, modelList, modelShow, modelDownload, modelDelete])
+  for (const command of [modelRegister, modelList, modelShow, modelDownload, modelDelete, modelProfile])
     command.register(model, ctx);
   serve.register(program, ctx);
+  batch.register(program, ctx);
+  serve.registerToken(program, ctx);
+  packageImage.register(program, ctx);
+  manifestCommands.register(program, ctx);
+  deploy.register(program, ctx);
+  deploymentCommands.register(program, ctx);
+  watch.register(program, ctx);
   applyToAll(program, (c) =>
     c.exitOverride().configureOutput({
       writeOut: (s) => ctx.stdout.write(s),

@@ -25,6 +25,12 @@ export function tensorFromNested(value: unknown, meta: TensorMeta): TensorData {
     );
   }
   const type = meta.type;
+  if (meta.shape?.length === 0 && !Array.isArray(value)) {
+    // A scalar input takes a bare value.
+    const data = allocate(type, 1);
+    writerFor(type, data, meta.name)(0, value, `input '${meta.name}'`);
+    return { type, dims: [], data };
+  }
   let dims = inferDims(value, meta.name);
   if (dims.includes(0)) throw badInput('EMPTY_INPUT', `input '${meta.name}' is empty`);
   const rank = meta.shape?.length;
@@ -39,11 +45,27 @@ export function tensorFromNested(value: unknown, meta: TensorMeta): TensorData {
       `input '${meta.name}' has ${count} elements; the limit is ${MAX_TENSOR_ELEMENTS}`,
     );
   }
+  const rows = unbatched ? [value] : value;
+  // Rows are checked before storage is allocated: dims come from the first row at each depth, and a
+  // short body must not make the server allocate for rows it does not have.
+  checkRectangular(rows, dims, 0, meta.name);
   const data = allocate(type, count);
   const write = writerFor(type, data, meta.name);
-  const filled = fill(unbatched ? [value] : value, dims, 0, write, 0, meta.name);
+  const filled = fill(rows, dims, 0, write, 0, meta.name);
   if (filled !== count) throw badInput('SHAPE_MISMATCH', `input '${meta.name}' is ragged`);
   return { type, dims, data };
+}
+
+function checkRectangular(value: unknown, dims: readonly number[], depth: number, path: string): void {
+  const expected = dims[depth] ?? 0;
+  if (!Array.isArray(value) || value.length !== expected) {
+    throw badInput(
+      'SHAPE_MISMATCH',
+      `${path} should be an array of ${expected} but is ${Array.isArray(value) ? `an array of ${value.length}` : typeof value} (rows must all have the same length)`,
+    );
+  }
+  if (depth >= dims.length - 1) return;
+  for (let i = 0; i < expected; i++) checkRectangular(value[i], dims, depth + 1, `${path}[${i}]`);
 }
 
 function inferDims(value: unknown, name: string): number[] {
@@ -204,6 +226,7 @@ function formatterFor(type: ElementType): Formatter {
 }
 
 function finite(n: number): string {
+  if (n === 0) return 1 / n < 0 ? '-0' : '0'; // String(-0) is "0"
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
@@ -223,6 +246,14 @@ export function tensorFromFlat(
     throw badInput(
       'INPUT_TOO_LARGE',
       `input '${name}' has ${count} elements; the limit is ${MAX_TENSOR_ELEMENTS}`,
+    );
+  }
+  // Values are counted before storage is allocated, so a large shape with little data costs nothing.
+  const present = countLeaves(values, 0, name);
+  if (present !== count) {
+    throw badInput(
+      'SHAPE_MISMATCH',
+      `input '${name}' has ${present} values but its shape [${dims}] holds ${count}`,
     );
   }
   const data = allocate(type, count);
@@ -252,6 +283,16 @@ export function tensorFromFlat(
     );
   }
   return { type, dims: [...dims], data };
+}
+
+function countLeaves(v: unknown[], depth: number, name: string): number {
+  if (depth > 16) throw badInput('DATA_INVALID', `input '${name}' data nests arrays more than 16 deep`);
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const item = v[i];
+    n += Array.isArray(item) ? countLeaves(item, depth + 1, name) : 1;
+  }
+  return n;
 }
 
 /** A tensor's values as a flat JSON array (OIP v2 output `data`). */

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ScoringError } from './errors.js';
 
 const MAX_ID_LENGTH = 100;
+const ID_HEADERS = ['x-request-id', 'x-ms-client-request-id', 'x-ms-request-id'] as const;
 
 /** The request id a client sent in x-request-id, or a new UUID (Fastify's genReqId). */
 export function requestIdFrom(headers: Record<string, string | string[] | undefined>): string {
@@ -12,15 +13,18 @@ export function requestIdFrom(headers: Record<string, string | string[] | undefi
 
 /** Client-visible ids as azureml-inference-server-http sets them (see the wire reference). */
 export function registerRequestIds(app: FastifyInstance, serverVersion: string): void {
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Callback style: an async hook would cost a promise on every request.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (e?: Error) => void) => {
     const h = request.headers;
-    for (const name of ['x-request-id', 'x-ms-client-request-id', 'x-ms-request-id']) {
+    for (const name of ID_HEADERS) {
       const v = h[name];
       if (typeof v === 'string' && v.length > MAX_ID_LENGTH) {
-        throw new ScoringError(
-          431,
-          'HEADER_TOO_LARGE',
-          `header ${name} is longer than ${MAX_ID_LENGTH} characters`,
+        return done(
+          new ScoringError(
+            431,
+            'HEADER_TOO_LARGE',
+            `header ${name} is longer than ${MAX_ID_LENGTH} characters`,
+          ),
         );
       }
     }
@@ -29,6 +33,7 @@ export function registerRequestIds(app: FastifyInstance, serverVersion: string):
     if (clientId) reply.header('x-ms-client-request-id', clientId);
     reply.header('x-ms-request-id', header(h['x-ms-request-id']) ?? clientId ?? request.id);
     reply.header('x-ms-server-version', serverVersion);
+    done();
   });
 }
 

@@ -1,4 +1,4 @@
-import type { ServedModel } from './model-host.js';
+import type { ServedModel } from './served-model.js';
 import type { TensorMeta } from './tensor.js';
 
 /** A JSON schema fragment (OpenAPI flavour). */
@@ -66,7 +66,9 @@ export function onnxScoreSchemas(model: ServedModel): { input: Schema; output: S
           : Object.fromEntries(inputs.map(([n, s]) => [n, s.example])),
     },
   };
-  const outputs = model.outputs.map((o) => [o.name, tensorSchema(o)] as const);
+  const outputs = model.outputs
+    .filter((o) => o.type !== 'non-tensor')
+    .map((o) => [o.name, tensorSchema(o)] as const);
   const output: Schema =
     outputs.length === 1 && outputs[0]
       ? outputs[0][1]

@@ -7,6 +7,8 @@ export interface SessionSettings {
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   enableCpuMemArena: boolean;
   enableMemPattern: boolean;
+  /** Whether idle intra-op threads spin; off when the CPU is shared with the HTTP thread. */
+  allowSpinning: boolean;
   executionProviders: string[];
 }
 
@@ -14,20 +16,31 @@ export interface WorkerInit {
   modelName: string;
   modelPath: string;
   settings: SessionSettings;
+  /** The shared mailbox (mailbox.ts) requests and replies go through. */
+  mailbox: SharedArrayBuffer;
+  /**
+   * How long the worker polls for the next request before sleeping, in µs, when requests have been
+   * coming that close together (a poll that catches the request saves waking the thread up).
+   */
+  pollMicros: number;
 }
 
 export interface LoadedModel {
   inputs: TensorMeta[];
   outputs: TensorMeta[];
   loadMs: number;
+  /** Median time of batch-1 warm-up runs on zeros (absent when the model could not be warmed up). */
+  warmRunMs?: number;
 }
 
-export interface InferRequest {
+/** Messages to the worker (requests that do not fit the mailbox, and larger mailboxes). */
+export type ToWorker = {
+  kind: 'run';
   id: number;
   inputs: Record<string, TensorData>;
-  /** Output names to compute; all when absent. */
   outputs?: string[];
-}
+  mailbox?: SharedArrayBuffer;
+};
 
 export type WorkerMessage =
   | { kind: 'ready'; model: LoadedModel }

@@ -1,19 +1,11 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import type { BatchRunner, InferResult } from '../batching/batcher.js';
 import { ScoringError } from '../errors.js';
 import type { TensorData } from '../tensor.js';
-import type { InferRequest, LoadedModel, SessionSettings, WorkerInit, WorkerMessage } from './protocol.js';
-
-export interface InferResult {
-  outputs: Record<string, TensorData>;
-  runMs: number;
-}
-
-interface Pending {
-  resolve: (r: InferResult) => void;
-  reject: (e: Error) => void;
-}
+import { Mailbox } from './mailbox.js';
+import type { LoadedModel, SessionSettings, WorkerInit, WorkerMessage } from './protocol.js';
+import { SessionWorker } from './session-worker-handle.js';
+import { newWorker } from './spawn-worker.js';
 
 /** The model failed to load in onnxruntime (bad graph, missing operator kernel, unreadable file). */
 export class ModelLoadError extends ScoringError {
@@ -26,68 +18,15 @@ export class ModelLoadError extends ScoringError {
 }
 
 /**
- * From compiled JS the worker is the sibling .js file; from TypeScript sources (tests, tsx) a tiny
- * bootstrap registers tsx in the worker first, since --import in a worker's execArgv does not
- * apply to its entry module.
+ * Worker threads each holding one onnxruntime session of one model version. The batcher hands a
+ * run only to an idle worker, so requests wait on the HTTP thread, where they can be coalesced. A
+ * worker that dies is replaced; the requests it held fail with a 500.
  */
-function newSessionWorker(workerData: WorkerInit): Worker {
-  const js = new URL('./session-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
-  const ts = new URL('./session-worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
-class SessionWorker {
-  readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-
-  constructor(
-    readonly worker: Worker,
-    private readonly onExit: (w: SessionWorker, code: number) => void,
-  ) {
-    worker.on('message', (m: WorkerMessage) => this.onMessage(m));
-    worker.on('error', (e) => this.failAll(e));
-    worker.on('exit', (code) => {
-      this.failAll(new ScoringError(500, 'WORKER_EXITED', `inference worker stopped (exit code ${code})`));
-      this.onExit(this, code);
-    });
-  }
-
-  infer(inputs: Record<string, TensorData>, outputs: string[] | undefined): Promise<InferResult> {
-    const id = this.nextId++;
-    const request: InferRequest = outputs ? { id, inputs, outputs } : { id, inputs };
-    const transfer: ArrayBuffer[] = [];
-    for (const t of Object.values(inputs))
-      if (!Array.isArray(t.data)) transfer.push(t.data.buffer as ArrayBuffer);
-    return new Promise<InferResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage(request, transfer);
-    });
-  }
-
-  private onMessage(m: WorkerMessage): void {
-    if (m.kind !== 'result' && m.kind !== 'error') return;
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    if (m.kind === 'result') p.resolve({ outputs: m.outputs, runMs: m.runMs });
-    else p.reject(new ScoringError(500, 'INFERENCE_FAILED', `inference failed: ${m.message}`));
-  }
-
-  private failAll(error: Error): void {
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
-  }
-}
-
-/**
- * Worker threads each holding one onnxruntime session of one model. Requests go to the worker with
- * the fewest in flight; a worker that dies is replaced and its requests fail with a 500.
- */
-export class SessionPool {
+export class SessionPool implements BatchRunner {
   private workers: SessionWorker[] = [];
   private closing = false;
+  /** Called when a worker joins (after a respawn), so queued requests can move. */
+  onCapacity: () => void = () => undefined;
 
   private constructor(
     readonly modelName: string,
@@ -104,12 +43,12 @@ export class SessionPool {
   ): Promise<SessionPool> {
     const first = await spawn(modelName, modelPath, settings);
     const pool = new SessionPool(modelName, modelPath, settings, first.model);
-    pool.adopt(first.worker);
+    pool.adopt(first);
     const rest = await Promise.allSettled(
       Array.from({ length: count - 1 }, () => spawn(modelName, modelPath, settings)),
     );
     for (const r of rest) {
-      if (r.status === 'fulfilled') pool.adopt(r.value.worker);
+      if (r.status === 'fulfilled') pool.adopt(r.value);
       else {
         await pool.close();
         throw r.reason;
@@ -122,17 +61,23 @@ export class SessionPool {
     return this.workers.length;
   }
 
-  get inFlight(): number {
-    return this.workers.reduce((n, w) => n + w.pending.size, 0);
+  get intraOpThreads(): number {
+    return this.settings.intraOpNumThreads;
   }
 
-  infer(inputs: Record<string, TensorData>, outputs?: string[]): Promise<InferResult> {
-    let best = this.workers[0];
-    for (const w of this.workers) if (best && w.pending.size < best.pending.size) best = w;
-    if (!best)
+  hasIdle(): boolean {
+    for (const w of this.workers) if (w.inFlight === 0) return true;
+    return false;
+  }
+
+  run(inputs: Record<string, TensorData>, outputs: string[] | undefined): Promise<InferResult> {
+    let best: SessionWorker | undefined;
+    for (const w of this.workers) if (!best || w.inFlight < best.inFlight) best = w;
+    if (!best) {
       return Promise.reject(
         new ScoringError(503, 'MODEL_UNAVAILABLE', `model '${this.modelName}' has no running worker`),
       );
+    }
     return best.infer(inputs, outputs);
   }
 
@@ -140,34 +85,43 @@ export class SessionPool {
     this.closing = true;
     const workers = this.workers;
     this.workers = [];
-    await Promise.all(workers.map((w) => w.worker.terminate()));
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 
-  private adopt(worker: Worker): void {
-    this.workers.push(new SessionWorker(worker, (w) => this.replace(w)));
+  private adopt(spawned: Spawned): void {
+    this.workers.push(new SessionWorker(spawned.worker, spawned.mailbox, (w) => this.replace(w)));
+    this.onCapacity();
   }
 
   private replace(dead: SessionWorker): void {
     this.workers = this.workers.filter((w) => w !== dead);
     if (this.closing) return;
     spawn(this.modelName, this.modelPath, this.settings).then(
-      (fresh) => (this.closing ? void fresh.worker.terminate() : this.adopt(fresh.worker)),
+      (fresh) => (this.closing ? void fresh.worker.terminate() : this.adopt(fresh)),
       () => undefined, // the model loaded before; a failed respawn leaves the pool smaller and the others serving
     );
   }
 }
 
-function spawn(
-  modelName: string,
-  modelPath: string,
-  settings: SessionSettings,
-): Promise<{ worker: Worker; model: LoadedModel }> {
-  const worker = newSessionWorker({ modelName, modelPath, settings });
+interface Spawned {
+  worker: Worker;
+  model: LoadedModel;
+  mailbox: SharedArrayBuffer;
+}
+
+/** Initial mailbox: room for a batch of typical image-sized inputs; grows on demand. */
+const MAILBOX_BYTES = 4 * 1024 * 1024;
+const POLL_MICROS = Number(process.env.MODELPORT_WORKER_POLL_US ?? 200);
+
+function spawn(modelName: string, modelPath: string, settings: SessionSettings): Promise<Spawned> {
+  const mailbox = Mailbox.create(MAILBOX_BYTES).shared;
+  const init: WorkerInit = { modelName, modelPath, settings, mailbox, pollMicros: POLL_MICROS };
+  const worker = newWorker(new URL('./session-worker', import.meta.url), init);
   return new Promise((resolve, reject) => {
     const onMessage = (m: WorkerMessage) => {
       if (m.kind === 'ready') {
         cleanup();
-        resolve({ worker, model: m.model });
+        resolve({ worker, model: m.model, mailbox });
       } else if (m.kind === 'load-failed') {
         cleanup();
         void worker.terminate();

@@ -1,10 +1,12 @@
 /**
  * One ONNX Runtime session in a worker thread. session.run executes on the calling JS thread, so
- * the HTTP thread hands requests here and stays free for parsing and health checks.
+ * the HTTP thread hands requests here (through the shared mailbox) and stays free for parsing and
+ * health checks.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { TensorData, TensorMeta } from '../tensor.js';
-import type { InferRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import { allocate, isElementType, type TensorData, type TensorMeta } from '../tensor.js';
+import { CTL, Mailbox } from './mailbox.js';
+import type { ToWorker, WorkerInit, WorkerMessage } from './protocol.js';
 
 process.env.ORT_DISABLE_TELEMETRY ??= '1'; // before the native library loads
 const ort = await import('onnxruntime-node');
@@ -33,6 +35,9 @@ function toMeta(m: {
 
 type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
 
+/** The outputs fetched when a request names none: all, unless some are not tensors. */
+let tensorOutputs: string[] | undefined;
+
 async function loadSession(): Promise<Session | undefined> {
   const s = init.settings;
   try {
@@ -45,14 +50,24 @@ async function loadSession(): Promise<Session | undefined> {
       enableMemPattern: s.enableMemPattern,
       executionProviders: s.executionProviders,
       executionMode: 'sequential',
+      // Session config entries (onnxruntime_session_options_config_keys.h).
+      extra: { session: { intra_op: { allow_spinning: s.allowSpinning ? '1' : '0' } } },
     });
     const loadMs = performance.now() - started;
+    const inputs = session.inputMetadata.map(toMeta);
+    const outputs = session.outputMetadata.map(toMeta);
+    // Sequence and map outputs (e.g. skl2onnx's ZipMap probabilities) cannot be returned by
+    // onnxruntime-node: by default only the tensor outputs are fetched.
+    if (outputs.some((o) => o.type === 'non-tensor'))
+      tensorOutputs = outputs.filter((o) => o.type !== 'non-tensor').map((o) => o.name);
+    const warmRunMs = await warmUp(session, inputs);
     post({
       kind: 'ready',
       model: {
-        inputs: session.inputMetadata.map(toMeta),
-        outputs: session.outputMetadata.map(toMeta),
+        inputs,
+        outputs,
         loadMs,
+        ...(warmRunMs === undefined ? {} : { warmRunMs }),
       },
     });
     return session;
@@ -63,31 +78,58 @@ async function loadSession(): Promise<Session | undefined> {
   }
 }
 
-async function serve(session: Session, request: InferRequest): Promise<void> {
-  try {
-    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
-    for (const [name, t] of Object.entries(request.inputs)) {
-      feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-    }
-    const started = performance.now();
-    const results = request.outputs ? await session.run(feeds, request.outputs) : await session.run(feeds);
-    const runMs = performance.now() - started;
-    const outputs: Record<string, TensorData> = {};
-    const transfer: ArrayBuffer[] = [];
-    for (const [name, value] of Object.entries(results)) {
-      const tensor = value as InstanceType<typeof ort.Tensor>;
-      const data = ownBuffer(tensor.data as TensorData['data']);
-      if (!Array.isArray(data)) transfer.push(data.buffer as ArrayBuffer);
-      outputs[name] = { type: tensor.type as TensorData['type'], dims: [...tensor.dims], data };
-    }
-    post({ kind: 'result', id: request.id, outputs, runMs }, transfer);
-  } catch (e) {
-    post({ kind: 'error', id: request.id, message: (e as Error).message });
+async function run(
+  session: Session,
+  inputs: Record<string, TensorData>,
+  outputs: string[] | undefined,
+): Promise<{ outputs: Record<string, TensorData>; runMs: number }> {
+  const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+  for (const name in inputs) {
+    const t = inputs[name] as TensorData;
+    feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
   }
+  const started = performance.now();
+  const fetches = outputs ?? tensorOutputs;
+  const results = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
+  const runMs = performance.now() - started;
+  const out: Record<string, TensorData> = {};
+  for (const [name, value] of Object.entries(results)) {
+    const tensor = value as InstanceType<typeof ort.Tensor>;
+    out[name] = {
+      type: tensor.type as TensorData['type'],
+      dims: [...tensor.dims],
+      data: ownBuffer(tensor.data as TensorData['data']),
+    };
+  }
+  return { outputs: out, runMs };
 }
 
-const session = await loadSession();
-if (session) port.on('message', (request: InferRequest) => void serve(session, request));
+/**
+ * A few batch-1 runs on zeros before the first request: the memory arena and caches are primed,
+ * and their median time tells the server how long a small run takes. A model that cannot run on
+ * zeros (unusual inputs) is simply not warmed up.
+ */
+async function warmUp(session: Session, inputs: TensorMeta[]): Promise<number | undefined> {
+  const feeds: Record<string, TensorData> = {};
+  for (const meta of inputs) {
+    if (!isElementType(meta.type) || !meta.shape) return undefined;
+    const dims = meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (count > 1 << 20) return undefined;
+    const data = allocate(meta.type, count);
+    if (Array.isArray(data)) data.fill('');
+    feeds[meta.name] = { type: meta.type, dims, data };
+  }
+  const times: number[] = [];
+  try {
+    // A slow model gets one warm-up run, not five.
+    for (let i = 0; i < 5 && !(times[0] !== undefined && times[0] > 20); i++)
+      times.push((await run(session, feeds, undefined)).runMs);
+  } catch {
+    return undefined; // zeros are not a valid input for this model: no warm-up figure
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
 
 /** A typed array that owns its whole buffer, so the buffer can be transferred without copying others' bytes. */
 function ownBuffer(data: TensorData['data']): TensorData['data'] {
@@ -95,3 +137,95 @@ function ownBuffer(data: TensorData['data']): TensorData['data'] {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
   return data.slice();
 }
+
+function transferables(tensors: Record<string, TensorData>): ArrayBuffer[] {
+  const list: ArrayBuffer[] = [];
+  for (const name in tensors) {
+    const d = (tensors[name] as TensorData).data;
+    if (!Array.isArray(d)) list.push(d.buffer as ArrayBuffer);
+  }
+  return list;
+}
+
+const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The request loop: poll the mailbox briefly when requests have been arriving close together, else
+ * sleep in Atomics.wait (waking every 50 ms to let this thread's event loop run: termination and
+ * large requests sent by postMessage).
+ */
+async function serve(session: Session): Promise<void> {
+  let mailbox = new Mailbox(init.mailbox);
+  let seen = 0;
+  const messages: ToWorker[] = [];
+  port?.on('message', (m: ToWorker) => messages.push(m));
+  let lastGapUs = Number.POSITIVE_INFINITY;
+  let idleSince = performance.now();
+  for (;;) {
+    while (messages.length > 0) {
+      const m = messages.shift() as ToWorker;
+      try {
+        const result = await run(session, m.inputs, m.outputs);
+        post(
+          { kind: 'result', id: m.id, outputs: result.outputs, runMs: result.runMs },
+          transferables(result.outputs),
+        );
+      } catch (e) {
+        post({ kind: 'error', id: m.id, message: (e as Error).message });
+      }
+      if (m.mailbox) {
+        mailbox = new Mailbox(m.mailbox);
+        seen = 0;
+      }
+      idleSince = performance.now();
+    }
+    const ctl = mailbox.control;
+    let seq = Atomics.load(ctl, CTL.request);
+    if (seq === seen && lastGapUs <= init.pollMicros) {
+      const until = performance.now() + init.pollMicros / 1000;
+      // Polling: the next request usually comes within the last gap.
+      while (seq === seen && performance.now() < until) seq = Atomics.load(ctl, CTL.request);
+    }
+    if (seq === seen) {
+      if (Atomics.load(ctl, CTL.message) === 1) {
+        Atomics.store(ctl, CTL.message, 0);
+        await macrotask();
+        continue;
+      }
+      // Sleep: announce it, then look once more (a request stored before the announcement
+      // was read is seen here; one stored after it gets a notify).
+      Atomics.store(ctl, CTL.sleeping, 1);
+      if (
+        Atomics.load(ctl, CTL.request) === seen &&
+        Atomics.wait(ctl, CTL.request, seen, 50) === 'timed-out'
+      ) {
+        Atomics.store(ctl, CTL.sleeping, 0);
+        await macrotask();
+        continue;
+      }
+      Atomics.store(ctl, CTL.sleeping, 0);
+      continue;
+    }
+    lastGapUs = (performance.now() - idleSince) * 1000;
+    seen = seq;
+    const { header, tensors } = mailbox.read('request');
+    try {
+      const result = await run(session, tensors, header.outputs);
+      if (!mailbox.write('reply', header.id, result.outputs, { runMs: result.runMs })) {
+        post(
+          { kind: 'result', id: header.id, outputs: result.outputs, runMs: result.runMs },
+          transferables(result.outputs),
+        );
+        mailbox.write('reply', header.id, {}, { viaMessage: true });
+      }
+    } catch (e) {
+      mailbox.write('reply', header.id, {}, { error: (e as Error).message.slice(0, 2000) });
+    }
+    Atomics.store(ctl, CTL.reply, seq);
+    Atomics.notify(ctl, CTL.reply);
+    idleSince = performance.now();
+  }
+}
+
+const session = await loadSession();
+if (session) await serve(session);

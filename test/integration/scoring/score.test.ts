@@ -80,6 +80,23 @@ describe('scoring server on regression10 (the guide model)', () => {
     expect((await app.inject({ method: 'GET', url: '/swagger.json?version=9' })).statusCode).toBe(404);
   });
 
+  it('serves OpenAPI 3.0 and 3.1 documents a standard validator accepts, with the same schemas', async () => {
+    const v2 = (await app.inject({ method: 'GET', url: '/swagger.json' })).json();
+    for (const url of ['/openapi.json', '/swagger.json?version=3', '/openapi.json?version=3.1']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(200);
+      const doc = res.json();
+      await SwaggerParser.validate(structuredClone(doc));
+      expect(doc.openapi).toBe(url.endsWith('3.1') ? '3.1.0' : '3.0.3');
+      expect(doc.components.schemas.ServiceInput).toEqual(v2.definitions.ServiceInput);
+      expect(doc.paths['/score'].post.requestBody.content['application/json'].schema).toEqual({
+        $ref: '#/components/schemas/ServiceInput',
+      });
+      expect(doc.security).toEqual([{ Bearer: [] }]);
+    }
+    expect((await app.inject({ method: 'GET', url: '/openapi.json?version=2' })).statusCode).toBe(404);
+  });
+
   it('answers OIP v2 infer and readiness', async () => {
     expect((await app.inject({ method: 'GET', url: '/v2/health/ready' })).json()).toEqual({ ready: true });
     const res = await app.inject({
