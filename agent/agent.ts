@@ -6,17 +6,24 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
+import { messageOf } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { parseEdgeHubDesired } from '../manifests/parse.js';
 import type { AgentConfig } from './config.js';
 import { deployEvents } from './deploy/events.js';
 import { type PassSnapshot, ReconcileLoop } from './deploy/loop.js';
 import { httpProbe } from './health/probe.js';
+import { type EdgeReporting, startEdgeReporting } from './hub/edge-reporting.js';
+import type { EdgeServices } from './hub/edge-services.js';
+import { hubEvents } from './hub/events.js';
+import { publishInventoryToDeviceTwin, readCaFile } from './inventory/device-twin.js';
 import { inventoryEvents } from './inventory/events.js';
 import { collectInventory, type Inventory } from './inventory/inventory.js';
 import { methodEvents } from './methods/events.js';
 import { handleMethod, METHOD_NAMES, type MethodDeps } from './methods/methods.js';
 import { MethodError } from './methods/requests.js';
+import { proxyEvents } from './proxy/events.js';
+import { ModuleProxy } from './proxy/module-proxy.js';
 import { type ModuleEnvironmentProvider, NO_MODULE_ENVIRONMENT } from './reconcile/desired.js';
 import type { PlanSettings } from './reconcile/types.js';
 import { buildReported, type DeploymentProgress } from './report/reported.js';
@@ -41,9 +48,26 @@ export interface AgentOptions {
   /** Per-module env and binds (the local hub's connection strings, issue 9). */
   moduleEnvironment?: ModuleEnvironmentProvider;
   inventory?: () => Promise<Inventory>;
-  /** The local hub's entry in reported `systemModules.edgeHub` (issue 9); a placeholder until there is one. */
+  /** The local hub's entry in reported `systemModules.edgeHub` (default: from `edgeServices`). */
   edgeHubReported?: () => Record<string, unknown> | undefined;
+  /**
+   * The local hub, outbox and telemetry (agent/hub/edge-services.ts), started and stopped by the
+   * caller: the agent gives modules its environments, feeds it `$edgeHub` desired properties, lends
+   * it an IoT Hub connection for upstream messages, and reports its state.
+   */
+  edgeServices?: AgentEdgeServices;
 }
+
+export type AgentEdgeServices = Pick<
+  EdgeServices,
+  | 'moduleEnvironment'
+  | 'follow'
+  | 'attachUpstream'
+  | 'upstreamConnected'
+  | 'edgeHubReported'
+  | 'edgeHubModuleReported'
+  | 'metrics'
+>;
 
 export class Agent {
   /** `$edgeHub` desired properties for the local hub to follow. */
@@ -52,11 +76,14 @@ export class Agent {
   readonly loop: ReconcileLoop;
   private readonly docker: DockerAdapter;
   private readonly reader: CurrentStateReader;
+  /** Public ports of start-first modules (agent/reconcile/start-first.ts). */
+  private readonly proxy: ModuleProxy;
   private readonly fileReporter: Reporter;
   private hubReporter: Reporter | undefined;
   private hubConnected = () => false;
   private lastDoc: Record<string, unknown> | undefined;
   private inventory: Inventory | undefined;
+  private edgeReporting: EdgeReporting | undefined;
   private readonly startedAt: number;
   private readonly version = agentVersion();
 
@@ -67,6 +94,7 @@ export class Agent {
     this.store = AgentStore.open(config.home, () => new Date(now()));
     this.docker = new DockerAdapter(options.docker ?? new Docker());
     this.reader = new CurrentStateReader(this.docker, config.agentId);
+    this.proxy = new ModuleProxy({ events: proxyEvents(logger.child({ component: 'proxy' })) });
     const events = deployEvents(logger.child({ component: 'deploy' }));
     const puller = new ImagePuller(this.docker, runtimeEvents(logger.child({ component: 'runtime' })));
     const planSettings: PlanSettings = {
@@ -87,14 +115,16 @@ export class Agent {
         this.loop.latest.target?.deployment.edgeAgent.runtime.settings.registryCredentials ?? {},
       now,
       stopTimeoutSeconds: config.stopTimeoutSeconds,
+      proxy: this.proxy,
+      probe: httpProbe,
     });
     this.loop = new ReconcileLoop({
       store: this.store,
-      readCurrent: () => this.reader.read(),
+      readCurrent: async () => this.proxy.annotate(await this.reader.read()),
       readImages: () => this.docker.imageRefs(),
       executors,
       probe: httpProbe,
-      provider: options.moduleEnvironment ?? NO_MODULE_ENVIRONMENT,
+      provider: options.moduleEnvironment ?? options.edgeServices?.moduleEnvironment ?? NO_MODULE_ENVIRONMENT,
       edgeHub: this.edgeHub,
       events,
       now,
@@ -118,22 +148,45 @@ export class Agent {
     const { config, logger } = this.options;
     const tevents = twinEvents(logger.child({ component: 'twin' }));
     const tasks: Promise<void>[] = [];
+    const services = this.options.edgeServices;
+    if (services) {
+      services.follow(this.edgeHub);
+      this.edgeReporting = startEdgeReporting({
+        home: config.home,
+        services,
+        intervalMs: config.intervalMs,
+        events: hubEvents(logger.child({ component: 'hub' })),
+      });
+    }
+    // Hub mode: the routes of the last run hold until the $edgeHub twin is read again (maybe offline).
+    if (config.mode === 'hub') this.replayEdgeHubDesired(tevents);
     this.loop.resume();
-    void this.collectInventory();
+    const inventoryTask = this.collectInventory(signal);
     if (config.mode === 'file' && config.manifest) {
       const source = new ManifestFileSource({ path: config.manifest, events: tevents });
       tasks.push(source.run(signal, (doc) => this.loop.submit(doc)));
     } else if (config.connectionString) {
       tasks.push(this.runHub(config.connectionString, signal, tevents));
-      if (config.edgeHubConnectionString)
-        tasks.push(this.runEdgeHubTwin(config.edgeHubConnectionString, signal, tevents));
     }
+    // Offline too: the $edgeHub identity carries messages upstream and holds its reported properties.
+    if (config.edgeHubConnectionString)
+      tasks.push(this.runEdgeHubTwin(config.edgeHubConnectionString, signal, tevents));
     tasks.push(this.watchEngine(signal));
     tasks.push(this.loop.run(signal));
     try {
       await Promise.all(tasks);
     } finally {
-      this.store.close();
+      // Each step runs even when one before it throws: the database must be closed last, always.
+      try {
+        await this.edgeReporting?.stop();
+      } finally {
+        try {
+          await this.proxy.close();
+        } finally {
+          await inventoryTask;
+          this.store.close();
+        }
+      }
     }
   }
 
@@ -186,6 +239,12 @@ export class Agent {
     const events = deployEvents(logger.child({ component: 'report' }));
     this.hubReporter = new Reporter({ send: (patch) => hub.updateReported(patch) }, events);
     this.hubConnected = () => hub.connected;
+    const services = this.options.edgeServices;
+    // Without a $edgeHub identity, upstream messages go through this connection (never a second one).
+    if (services && !config.edgeHubConnectionString) {
+      services.attachUpstream(hub.upstream);
+      hub.onConnected(() => services.upstreamConnected());
+    }
     const deps = this.methodDeps();
     const mevents = methodEvents(logger.child({ component: 'methods' }));
     for (const name of METHOD_NAMES) {
@@ -216,25 +275,55 @@ export class Agent {
     signal: AbortSignal,
     tevents: ReturnType<typeof twinEvents>,
   ) {
+    const { config } = this.options;
     const { HubConnection } = await import('./twin/hub-connection.js');
     const hub = new HubConnection({
       connectionString,
-      ...(this.options.config.caFile && { caFile: this.options.config.caFile }),
+      ...(config.caFile && { caFile: config.caFile }),
       events: tevents,
       label: '$edgeHub',
     });
-    hub.onDesired((desired) => {
-      const { $version, $metadata: _metadata, ...rest } = desired;
-      try {
-        const edgeHub = parseEdgeHubDesired(rest);
-        const version = typeof $version === 'number' ? $version : 0;
-        this.store.recordEdgeHubDesired(version, JSON.stringify(rest));
-        this.edgeHub.publish({ version, edgeHub, moduleTwins: {} });
-      } catch (e) {
-        tevents.desiredIgnored('$edgeHub', (e as Error).message);
-      }
-    });
-    await hub.run(signal);
+    const services = this.options.edgeServices;
+    if (services) {
+      services.attachUpstream(hub.upstream);
+      hub.onConnected((reported) => {
+        this.edgeReporting?.attachTwin((patch) => hub.updateReported(patch), reported);
+        services.upstreamConnected();
+      });
+    }
+    // Offline the manifest file holds the routes; the twin's desired properties are not followed.
+    if (config.mode === 'hub') {
+      hub.onDesired((desired) => {
+        const { $version, $metadata: _metadata, ...rest } = desired;
+        try {
+          const edgeHub = parseEdgeHubDesired(rest);
+          const version = typeof $version === 'number' ? $version : 0;
+          this.store.recordEdgeHubDesired(version, JSON.stringify(rest));
+          this.edgeHub.publish({ version, edgeHub, moduleTwins: {} });
+        } catch (e) {
+          tevents.desiredIgnored('$edgeHub', (e as Error).message);
+        }
+      });
+    }
+    try {
+      await hub.run(signal);
+    } finally {
+      this.edgeReporting?.detachTwin();
+    }
+  }
+
+  private replayEdgeHubDesired(tevents: ReturnType<typeof twinEvents>): void {
+    const stored = this.store.latestEdgeHubDesired();
+    if (!stored || this.edgeHub.current) return;
+    try {
+      this.edgeHub.publish({
+        version: stored.version,
+        edgeHub: parseEdgeHubDesired(JSON.parse(stored.body)),
+        moduleTwins: {},
+      });
+    } catch (e) {
+      tevents.desiredIgnored('$edgeHub', (e as Error).message);
+    }
   }
 
   private async watchEngine(signal: AbortSignal): Promise<void> {
@@ -252,21 +341,38 @@ export class Agent {
     }
   }
 
-  private async collectInventory(): Promise<void> {
-    const started = Date.now();
-    const inventory = await (this.options.inventory ?? collectInventory)();
-    inventoryEvents(this.options.logger.child({ component: 'inventory' })).collected(
-      inventory,
-      Date.now() - started,
-    );
-    this.inventory = inventory;
-    this.loop.wake();
+  /** Collects the inventory once; with a device identity also writes it to the device twin. Never throws. */
+  private async collectInventory(signal: AbortSignal): Promise<void> {
+    const log = this.options.logger.child({ component: 'inventory' });
+    try {
+      const started = Date.now();
+      const inventory = await (this.options.inventory ?? collectInventory)();
+      inventoryEvents(log).collected(inventory, Date.now() - started);
+      this.inventory = inventory;
+      this.loop.wake();
+      const { deviceConnectionString, caFile } = this.options.config;
+      if (deviceConnectionString) {
+        const ca = readCaFile(caFile);
+        await publishInventoryToDeviceTwin({
+          connectionString: deviceConnectionString,
+          ...(ca !== undefined && { ca }),
+          inventory,
+          signal,
+          logger: log,
+        });
+      }
+    } catch (e) {
+      log.warn(
+        { event: 'inventory-failed', err: messageOf(e) },
+        `hardware inventory failed: ${messageOf(e)}`,
+      );
+    }
   }
 
   private async report(snapshot: PassSnapshot): Promise<void> {
     const { config } = this.options;
     const target = snapshot.target;
-    const edgeHub = this.options.edgeHubReported?.();
+    const edgeHub = this.options.edgeHubReported?.() ?? this.edgeHubModule();
     const doc = buildReported({
       agentId: config.agentId,
       agentVersion: this.version,
@@ -287,6 +393,21 @@ export class Agent {
     // While offline nothing is sent: the next connection sets the baseline and sends the difference.
     if (this.hubConnected()) void this.hubReporter?.report(doc);
     await this.fileReporter.report(doc);
+  }
+
+  /** `systemModules.edgeHub` when the agent runs the local hub itself. */
+  private edgeHubModule(): Record<string, unknown> | undefined {
+    const services = this.options.edgeServices;
+    if (!services) return undefined;
+    return {
+      ...services.edgeHubModuleReported(),
+      restartCount: 0,
+      status: 'running',
+      restartPolicy: 'always',
+      type: 'docker',
+      // The image the deployment names for edgeHub is not run: this agent plays edgeHub.
+      settings: { image: this.options.config.agentImage ?? `modelport-agent:${this.version}` },
+    };
   }
 }
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { UsageError } from '../common/errors.js';
-import { parseModuleConnectionString } from './twin/connection-string.js';
+import { parseDeviceConnectionString, parseModuleConnectionString } from './twin/connection-string.js';
 
 export interface AgentConfig {
   mode: 'file' | 'hub';
@@ -17,6 +17,8 @@ export interface AgentConfig {
   connectionString?: string;
   /** Hub mode: the `$edgeHub` module connection string (its twin holds the routes). */
   edgeHubConnectionString?: string;
+  /** The device's own connection string: the inventory goes to the device twin, where target conditions read it. */
+  deviceConnectionString?: string;
   /** PEM file of the CA that signed IoT Hub's certificate (only needed for a private CA). */
   caFile?: string;
   /** MODELPORT_AGENT_HOME: agent.db, reported.json. */
@@ -31,8 +33,18 @@ export interface AgentConfig {
   maxRestarts: number;
   intervalMs: number;
   stopTimeoutSeconds: number;
-  /** For the local hub (issue 9): how often telemetry is flushed upstream. */
+  /** Telemetry rounds (device, modules, outbox) every this many ms; 0 = off. */
   telemetryIntervalMs: number;
+  /** The local hub's port; unset: the port of the last run, else DEFAULT_HUB_PORT, else any free one. */
+  hubPort?: number;
+  /** The local hub's listen address (default 127.0.0.1 and ::1). */
+  hubListenHost?: string;
+  /** The name modules reach the local hub by (in their connection strings and its certificate). */
+  gatewayHostName?: string;
+  /** The outbox's disk cap in bytes; unset: min(1 GiB, 10% of the free space of the home). */
+  outboxCapBytes?: number;
+  /** The home's path on the Docker host, when the agent runs in a container (for module binds). */
+  hostHome?: string;
   logLevel: string;
   /** The agent's own image, for reported `systemModules.edgeAgent.settings.image`. */
   agentImage?: string;
@@ -42,6 +54,25 @@ const seconds = (value: string): number => {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0)
     throw new InvalidArgumentError('expected a number of seconds');
+  return n;
+};
+
+const tcpPort = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535)
+    throw new InvalidArgumentError('expected a TCP port from 1 to 65535');
+  return n;
+};
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `1073741824`, `512M`, `512MiB`, `1GB`, `1.5g`: binary units (a disk cap needs no decimal ones). */
+export const byteSize = (value: string): number => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?\s*$/i.exec(value);
+  const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
+  const n = match && unit ? Math.floor(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError('expected a size such as 536870912, 512M or 1G');
   return n;
 };
 
@@ -78,7 +109,15 @@ const OPTIONS: readonly OptionSpec[] = [
     flags: '--edgehub-connection-string <cs>',
     key: 'edgehubConnectionString',
     env: 'MODELPORT_AGENT_EDGEHUB_CONNECTION_STRING',
-    description: 'the $edgeHub module connection string (routes)',
+    description:
+      'the $edgeHub module connection string: sends the outbox upstream and reports $edgeHub (hub mode: also its routes)',
+  },
+  {
+    flags: '--device-connection-string <cs>',
+    key: 'deviceConnectionString',
+    env: 'MODELPORT_AGENT_DEVICE_CONNECTION_STRING',
+    description:
+      'the device connection string: writes the hardware inventory to the device twin (properties.reported.modelport.inventory) so target conditions can select by it',
   },
   {
     flags: '--ca <file>',
@@ -150,9 +189,45 @@ const OPTIONS: readonly OptionSpec[] = [
     flags: '--telemetry-interval <seconds>',
     key: 'telemetryInterval',
     env: 'MODELPORT_AGENT_TELEMETRY_INTERVAL',
-    description: 'local hub: upstream flush interval',
+    description: 'seconds between telemetry messages (device, modules, outbox); 0 = off',
     parse: seconds,
-    default: 10,
+    default: 60,
+  },
+  {
+    flags: '--hub-port <port>',
+    key: 'hubPort',
+    env: 'MODELPORT_AGENT_HUB_PORT',
+    description:
+      "local hub's MQTT-TLS port (default: the last run's port, else 8883, else any free one; a given port must be free)",
+    parse: tcpPort,
+  },
+  {
+    flags: '--hub-host <address>',
+    key: 'hubHost',
+    env: 'MODELPORT_AGENT_HUB_HOST',
+    description:
+      "local hub's listen address (default 127.0.0.1 and ::1; modules on a bridge network need another)",
+  },
+  {
+    flags: '--gateway-host-name <name>',
+    key: 'gatewayHostName',
+    env: 'MODELPORT_AGENT_GATEWAY_HOST_NAME',
+    description: "the name modules reach the local hub by (default localhost; also in the hub's certificate)",
+  },
+  {
+    flags: '--outbox-cap <size>',
+    key: 'outboxCap',
+    env: 'MODELPORT_AGENT_OUTBOX_CAP',
+    description:
+      "store-and-forward disk cap, e.g. 512M or 2G (default min(1G, 10% of the home's free space))",
+    parse: byteSize,
+  },
+  {
+    flags: '--host-home <dir>',
+    key: 'hostHome',
+    env: 'MODELPORT_AGENT_HOST_HOME',
+    description:
+      'the home folder as the Docker host sees it, when the agent runs in a container (default: found from its own mounts)',
   },
   {
     flags: '--agent-image <image>',
@@ -228,17 +303,44 @@ export function resolveConfig(
   }
   const hub = connectionString ? parseModuleConnectionString(connectionString, '$edgeAgent') : undefined;
   const edgeHubConnectionString = str('edgehubConnectionString');
-  if (edgeHubConnectionString) parseModuleConnectionString(edgeHubConnectionString, '$edgeHub');
+  const edgeHubIdentity = edgeHubConnectionString
+    ? parseModuleConnectionString(edgeHubConnectionString, '$edgeHub')
+    : undefined;
+  if (hub && edgeHubIdentity && edgeHubIdentity.deviceId !== hub.deviceId) {
+    throw new UsageError(
+      'AGENT_DEVICE_MISMATCH',
+      `the $edgeHub connection string is for device '${edgeHubIdentity.deviceId}', the $edgeAgent one for '${hub.deviceId}'`,
+      { hint: 'give both module connection strings of the same IoT Edge device' },
+    );
+  }
+  const deviceConnectionString = str('deviceConnectionString');
+  const deviceIdentity = deviceConnectionString
+    ? parseDeviceConnectionString(deviceConnectionString)
+    : undefined;
+  const otherIdentity = hub ?? edgeHubIdentity;
+  if (deviceIdentity && otherIdentity && deviceIdentity.deviceId !== otherIdentity.deviceId) {
+    throw new UsageError(
+      'AGENT_DEVICE_MISMATCH',
+      `the device connection string is for device '${deviceIdentity.deviceId}', the module one(s) for '${otherIdentity.deviceId}'`,
+      { hint: 'give connection strings of the same IoT Edge device' },
+    );
+  }
+  // Offline with a $edgeHub identity: the manifest says what runs, that identity carries messages upstream.
+  const identity = hub ?? edgeHubIdentity;
   const caFile = str('ca');
+  const hubHost = str('hubHost');
+  const gatewayHostName = str('gatewayHostName');
+  const hostHome = str('hostHome');
   return {
     mode: hub ? 'hub' : 'file',
     ...(manifest !== undefined && { manifest }),
     ...(connectionString !== undefined && { connectionString }),
     ...(edgeHubConnectionString !== undefined && { edgeHubConnectionString }),
+    ...(deviceConnectionString !== undefined && { deviceConnectionString }),
     ...(caFile !== undefined && { caFile }),
     home: str('home') ?? join(os.homedir(), '.modelport-agent'),
     agentId: str('agentId') ?? hub?.deviceId ?? 'local',
-    ...(hub && { deviceId: hub.deviceId, hostName: hub.hostName }),
+    ...(identity && { deviceId: identity.deviceId, hostName: identity.hostName }),
     healthWindowMs: num('healthWindow') * 1000,
     healthStableMs: num('healthStable') * 1000,
     restartCoolOffMs: num('restartCoolOff') * 1000,
@@ -246,6 +348,11 @@ export function resolveConfig(
     intervalMs: Math.max(100, num('interval') * 1000),
     stopTimeoutSeconds: num('stopTimeout'),
     telemetryIntervalMs: num('telemetryInterval') * 1000,
+    ...(o['hubPort'] !== undefined && { hubPort: num('hubPort') }),
+    ...(hubHost !== undefined && { hubListenHost: hubHost }),
+    ...(gatewayHostName !== undefined && { gatewayHostName }),
+    ...(o['outboxCap'] !== undefined && { outboxCapBytes: num('outboxCap') }),
+    ...(hostHome !== undefined && { hostHome }),
     logLevel: str('logLevel') ?? 'info',
     ...(str('agentImage') !== undefined && { agentImage: str('agentImage') }),
   };

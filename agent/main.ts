@@ -5,10 +5,14 @@
  * Exit codes: 0 stopped by SIGINT/SIGTERM (or --help/--version), 1 a fatal runtime error (e.g. the
  * state database cannot be opened), 2 bad flags or environment.
  */
+import { accessSync, constants } from 'node:fs';
+import Docker from 'dockerode';
 import { isModelportError, messageOf } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
 import { Agent } from './agent.js';
 import { type AgentConfig, resolveConfig } from './config.js';
+import type { EdgeServices } from './hub/edge-services.js';
+import { startEdgeServicesFor } from './hub/from-config.js';
 import { agentVersion } from './version.js';
 
 function isCommanderExit(e: unknown): e is { code: string; exitCode: number } {
@@ -28,6 +32,16 @@ async function main(): Promise<number> {
     if (isModelportError(e) && e.hint) process.stderr.write(`hint: ${e.hint}\n`);
     return isModelportError(e) ? e.exitCode : 2;
   }
+  if (config.caFile !== undefined) {
+    try {
+      accessSync(config.caFile, constants.R_OK);
+    } catch (e) {
+      // Checked once here: every connection reads it later, and a missing file would only be retried.
+      process.stderr.write(`modelport-agent: cannot read the --ca file ${config.caFile}: ${messageOf(e)}\n`);
+      process.stderr.write("hint: give the PEM file of the CA that signed the hub's certificate\n");
+      return 2;
+    }
+  }
   const logger = createLogger({ name: 'modelport-agent', level: config.logLevel });
   const shutdown = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -36,8 +50,12 @@ async function main(): Promise<number> {
       shutdown.abort();
     });
   }
+  let services: EdgeServices | undefined;
   try {
-    const agent = new Agent({ config, logger });
+    const docker = new Docker();
+    // The local hub, outbox and telemetry first: module environments name the hub's port.
+    services = await startEdgeServicesFor(config, { docker, log: logger });
+    const agent = new Agent({ config, logger, docker, edgeServices: services });
     logger.info(
       { event: 'agent-started', mode: config.mode, home: config.home, agentId: config.agentId },
       `modelport-agent ${agentVersion()} started (${config.mode === 'file' ? `manifest ${config.manifest}` : `IoT Hub ${config.hostName}`})`,
@@ -49,6 +67,15 @@ async function main(): Promise<number> {
     process.stderr.write(`modelport-agent: ${messageOf(e)}\n`);
     if (isModelportError(e) && e.hint) process.stderr.write(`hint: ${e.hint}\n`);
     return 1;
+  } finally {
+    await services
+      ?.stop()
+      .catch((e: unknown) =>
+        logger.error(
+          { event: 'edge-services-stop-failed', err: messageOf(e) },
+          'stopping the local hub failed',
+        ),
+      );
   }
 }
 

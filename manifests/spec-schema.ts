@@ -122,6 +122,47 @@ const SystemModuleSpec = Type.Object(
   strict,
 );
 
+/**
+ * How `modelport watch` (and `modelport model register --deploy-spec`) roll a new model version out;
+ * the target itself (a manifest file, or IoT Hub and its connection string) is named on the command line.
+ */
+const RolloutSpec = Type.Object(
+  {
+    imageRepository: Type.Optional(
+      Type.String({
+        pattern: NO_SPACE,
+        description:
+          'Repository new module images are pushed to, e.g. myregistry.azurecr.io/scoring; the tag comes from the model versions (regression-v3).',
+      }),
+    ),
+    platform: Type.Optional(literals(['linux/amd64', 'linux/arm64'] as const)),
+    baseImage: Type.Optional(
+      Type.String({ pattern: NO_SPACE, description: 'Node 20 base image for packaging.' }),
+    ),
+    gate: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Executable run before a new model version is deployed (path relative to the spec); exit 0 accepts it.',
+      }),
+    ),
+    targetCondition: Type.Optional(
+      Type.String({ minLength: 1, description: 'IoT Hub: the devices the at-scale deployment targets.' }),
+    ),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'IoT Hub: priority of the first rollout; each next one is higher.',
+      }),
+    ),
+    layered: Type.Optional(Type.Boolean({ description: 'IoT Hub: roll out as layered deployments.' })),
+    removePrevious: Type.Optional(
+      Type.Boolean({ description: 'IoT Hub: delete the previous rollout once the new one is applied.' }),
+    ),
+  },
+  strict,
+);
+
 export const DeploymentSpecSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })),
@@ -135,12 +176,15 @@ export const DeploymentSpecSchema = Type.Object(
     ),
     edgeAgent: Type.Optional(SystemModuleSpec),
     edgeHub: Type.Optional(SystemModuleSpec),
+    rollout: Type.Optional(RolloutSpec),
   },
   { ...strict, title: 'modelport deployment spec' },
 );
 
 type StringEnv<T> = Omit<T, 'env'> & { env?: Record<string, string> };
 type SystemModuleSpecInput = Static<typeof SystemModuleSpec>;
+/** The spec's `rollout` section (continuous deployment settings). */
+export type RolloutSettings = Static<typeof RolloutSpec>;
 type DeploymentSpecInput = Static<typeof DeploymentSpecSchema>;
 
 /** A module of a deployment spec as parseDeploymentSpec returns it (env values already strings). */

@@ -1,14 +1,14 @@
 /**
  * Everything issue 9 adds to the agent, started and stopped as one: the outbox
  * (`<home>/outbox.db`), the local hub, the upstream sender (once an IoT Hub client is attached),
- * alerts for dropped messages, and telemetry. The agent's composition root needs three calls:
+ * alerts for dropped messages, and telemetry. The agent's composition (agent/main.ts, agent/agent.ts):
  *
  * ```ts
  * const services = await startEdgeServices({ home, deviceId, iotHubHostName, log, docker, telemetryIntervalSecs });
- * new Agent({ ..., moduleEnvironment: services.moduleEnvironment });   // EdgeHubConnectionString + CA per module
- * services.follow(agent.edgeHub);                                      // routes, module twins
- * services.attachUpstream(edgeHubModuleClient);                        // hub mode: send what waits
- * // reported properties of $edgeHub: services.edgeHubReported()
+ * new Agent({ ..., edgeServices: services });   // module environments, $edgeHub stream, upstream, reporting
+ * // hub mode: services.attachUpstream(connection.upstream); services.upstreamConnected() on each reconnect
+ * // $edgeHub reported properties: services.edgeHubReported(); metrics snapshot: services.metrics()
+ * await services.stop();
  * ```
  */
 import { join } from 'node:path';
@@ -34,7 +34,11 @@ export interface EdgeServicesOptions {
   iotHubHostName: string;
   gatewayHostName?: string;
   listenHost?: string;
+  /** A fixed hub port (start fails when taken); else the last run's, then `preferredPort`, then any. */
   port?: number;
+  preferredPort?: number;
+  /** The agent home as the Docker host sees it, when the agent runs in a container (module binds). */
+  hostHome?: string;
   /** Outbox disk cap; default min(1 GiB, 10% of the free space of the home). */
   outboxCapBytes?: number;
   /** Seconds between telemetry rounds; 0 = off. */
@@ -51,12 +55,37 @@ export interface EdgeHubUpdate {
   moduleTwins: Record<string, JsonObject>;
 }
 
+/**
+ * The `$edgeHub` reported properties, in edgeHub's shape (schemaVersion, lastDesiredVersion,
+ * lastDesiredStatus, clients) plus the store-and-forward figures that change rarely: what left the
+ * outbox unsent (lifetime counts) and its state. Queue lengths and delivery counts change with every
+ * message; they are in telemetry and in the metrics snapshot instead (a twin is no counter).
+ */
 export interface EdgeHubReported {
   schemaVersion: string;
-  lastDesiredVersion: number | undefined;
+  lastDesiredVersion?: number;
   lastDesiredStatus: { code: number; description: string };
   clients: Record<string, { status: 'Connected' }>;
-  outbox: Pick<OutboxMetrics, 'status' | 'totals' | 'capBytes'> & { queued: number; queuedBytes: number };
+  storeAndForward: Pick<OutboxMetrics, 'capBytes'> &
+    Pick<OutboxMetrics['totals'], 'expired' | 'evicted' | 'rejected'> & {
+      status: OutboxMetrics['status']['state'];
+      lastError?: NonNullable<OutboxMetrics['status']['lastError']>;
+      recoveredFromCorruption?: NonNullable<OutboxMetrics['status']['recoveredFromCorruption']>;
+    };
+}
+
+/** The local hub's entry in the `$edgeAgent` reported `systemModules.edgeHub` (the agent adds the rest). */
+export interface EdgeHubModuleReported {
+  runtimeStatus: 'running';
+  statusDescription: string;
+  lastStartTimeUtc: string;
+}
+
+/** A point-in-time copy of every counter (written to `<home>/metrics.json` by the agent). */
+export interface EdgeMetrics {
+  hub: HubMetrics;
+  outbox: OutboxMetrics;
+  upstream: ReturnType<EndpointSender['stats']> | undefined;
 }
 
 export interface EdgeServices {
@@ -68,14 +97,16 @@ export interface EdgeServices {
   follow(stream: { subscribe(listener: (update: EdgeHubUpdate) => void): () => void }): void;
   /** Applies one update now (what `follow` does for each). */
   apply(update: EdgeHubUpdate): void;
-  /** Starts sending the outbox to IoT Hub through this client (one sender; a new client replaces it). */
+  /**
+   * Starts sending the outbox to IoT Hub through this client (one sender; a new client replaces it).
+   * Give a client that stays valid across reconnections (HubConnection.upstream), not one per connection.
+   */
   attachUpstream(client: DeviceClientLike): void;
+  /** The upstream client (re)connected: a sender backing off retries now. */
+  upstreamConnected(): void;
   edgeHubReported(): EdgeHubReported;
-  metrics(): {
-    hub: HubMetrics;
-    outbox: OutboxMetrics;
-    upstream: ReturnType<EndpointSender['stats']> | undefined;
-  };
+  edgeHubModuleReported(): EdgeHubModuleReported;
+  metrics(): EdgeMetrics;
   stop(): Promise<void>;
 }
 
@@ -93,12 +124,15 @@ export async function startEdgeServices(options: EdgeServicesOptions): Promise<E
     ...(options.gatewayHostName !== undefined && { gatewayHostName: options.gatewayHostName }),
     ...(options.listenHost !== undefined && { listenHost: options.listenHost }),
     ...(options.port !== undefined && { port: options.port }),
+    ...(options.preferredPort !== undefined && { preferredPort: options.preferredPort }),
+    ...(options.hostHome !== undefined && { hostHome: options.hostHome }),
     outbox,
     log: log.child({ component: 'hub' }),
   }).catch((e: unknown) => {
     outbox.close();
     throw e;
   });
+  const startedAt = new Date().toISOString();
   const alerts = startDropAlerts({ outbox, events: upstreamEvents(log.child({ component: 'outbox' })) });
   let sender: EndpointSender | undefined;
   let lastVersion: number | undefined;
@@ -156,26 +190,35 @@ export async function startEdgeServices(options: EdgeServicesOptions): Promise<E
       sender?.stop();
       sender = startUpstreamSender({ outbox, client, log: log.child({ component: 'upstream' }) });
     },
+    upstreamConnected: () => sender?.retryNow(),
     edgeHubReported: () => {
       const m = outbox.metrics();
+      const { lastError, recoveredFromCorruption } = m.status;
       return {
         schemaVersion,
-        lastDesiredVersion: lastVersion,
+        ...(lastVersion !== undefined && { lastDesiredVersion: lastVersion }),
         lastDesiredStatus: status,
         clients: Object.fromEntries(
           hub
             .connectedModules()
             .map((mod) => [`${options.deviceId}/${mod}`, { status: 'Connected' as const }]),
         ),
-        outbox: {
-          status: m.status,
-          totals: m.totals,
+        storeAndForward: {
+          status: m.status.state,
           capBytes: m.capBytes,
-          queued: m.queued.count,
-          queuedBytes: m.queued.bytes,
+          expired: m.totals.expired,
+          evicted: m.totals.evicted,
+          rejected: m.totals.rejected,
+          ...(lastError && { lastError }),
+          ...(recoveredFromCorruption && { recoveredFromCorruption }),
         },
       };
     },
+    edgeHubModuleReported: () => ({
+      runtimeStatus: 'running',
+      statusDescription: `local hub on ${options.listenHost ?? '127.0.0.1'}:${hub.port} (modelport-agent)`,
+      lastStartTimeUtc: startedAt,
+    }),
     metrics: () => ({ hub: hub.metrics(), outbox: outbox.metrics(), upstream: sender?.stats() }),
     stop: async () => {
       for (const u of unsubscribes.splice(0)) u();

@@ -9,6 +9,11 @@ export function hubEvents(log: Logger) {
         { event: 'hub-listening', host, port, caPath },
         `edge hub listening on ${host}:${port} (MQTT over TLS)`,
       ),
+    portTaken: (port: number, err: unknown) =>
+      log.warn(
+        { event: 'hub-port-taken', port, err: messageOf(err) },
+        `edge hub cannot listen on port ${port} (${messageOf(err)}); trying the next candidate`,
+      ),
     certificatesMade: (dir: string) =>
       log.info({ event: 'hub-certificates-made', dir }, `made new hub certificates in ${dir}`),
     moduleConnected: (moduleId: string, cleanSession: boolean) =>
@@ -38,6 +43,21 @@ export function hubEvents(log: Logger) {
       log.debug(
         { event: 'twin-desired-pushed', moduleId, version },
         `pushed desired properties v${version} to ${moduleId}`,
+      ),
+    reportSent: (target: string, keys: string[], bytes: number) =>
+      log.debug(
+        { event: 'edgehub-report-sent', target, keys, bytes },
+        `$edgeHub reported properties written to ${target} (${bytes} bytes)`,
+      ),
+    reportFailed: (target: string, err: unknown) =>
+      log.warn(
+        { event: 'edgehub-report-failed', target, err: messageOf(err) },
+        `$edgeHub reported properties not written to ${target}: ${messageOf(err)}`,
+      ),
+    snapshotFailed: (path: string, err: unknown) =>
+      log.warn(
+        { event: 'metrics-snapshot-failed', path, err: messageOf(err) },
+        `metrics snapshot not written to ${path}: ${messageOf(err)}`,
       ),
     clientError: (clientId: string, err: unknown) =>
       log.debug(

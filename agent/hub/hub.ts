@@ -12,7 +12,7 @@
  * ```
  * The upstream side (outbox → IoT Hub) is `startUpstreamSender` in agent/upstream.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Db } from '../../common/db.js';
 import { closeDb } from '../../common/db.js';
 import type { Logger } from '../../common/logger.js';
@@ -22,7 +22,7 @@ import { parseModuleInputEndpoint } from '../upstream/message.js';
 import type { Outbox } from '../upstream/outbox.js';
 import type { SenderStats } from '../upstream/sender.js';
 import { ModuleBroker } from './broker.js';
-import { hubEvents } from './events.js';
+import { type HubEvents, hubEvents } from './events.js';
 import { openHubDb } from './hub-db.js';
 import { ModuleIdentities } from './identities.js';
 import { createIntake } from './message-intake.js';
@@ -46,8 +46,15 @@ export interface HubOptions {
   gatewayHostName?: string;
   /** Listen address; default 127.0.0.1 (and ::1). */
   listenHost?: string;
-  /** A fixed port; default (or 0): the port of the last run (module environments name it), else any free one. */
+  /** A fixed port (start fails when it is taken); default (or 0): see `preferredPort`. */
   port?: number;
+  /**
+   * Without a fixed port: the port of the last run (module environments name it), else this one
+   * (the agent passes DEFAULT_HUB_PORT), else any free one; a taken port falls through to the next.
+   */
+  preferredPort?: number;
+  /** The agent home as the Docker host sees it (the agent in a container); module binds use it. */
+  hostHome?: string;
   outbox: Outbox;
   log: Logger;
   now?: () => number;
@@ -96,6 +103,9 @@ export interface Hub {
 }
 
 export const DEFAULT_MODULE_CA_PATH = '/modelport/edge-hub-ca.pem';
+
+/** The port IoT Edge's own edgeHub serves MQTT-TLS on; the agent's hub takes it when it is free. */
+export const DEFAULT_HUB_PORT = 8883;
 
 export async function startHub(options: HubOptions): Promise<Hub> {
   const dir = join(options.home, 'hub');
@@ -153,13 +163,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
 
   const server = new TlsServer(tlsMaterial, (socket) => broker.handle(socket));
   const remembered = Number(settings.get.get('port')?.value ?? 0);
-  try {
-    port = await server.listen(options.port || remembered, options.listenHost);
-  } catch (e) {
-    // The remembered port is taken now: take any (modules get new environments on their next create).
-    if (options.port || remembered === 0) throw e;
-    port = await server.listen(0, options.listenHost);
-  }
+  port = await listenOnFirstFree(server, options, remembered, events);
   settings.set.run('port', String(port));
   events.listening(options.listenHost ?? '127.0.0.1', port, tlsMaterial.caPath);
 
@@ -168,6 +172,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     return `HostName=${options.iotHubHostName};GatewayHostName=${gatewayWithPort()};DeviceId=${options.deviceId};ModuleId=${moduleId};SharedAccessKey=${identity.primaryKey}`;
   };
   const moduleCaPath = options.moduleCaPath ?? DEFAULT_MODULE_CA_PATH;
+  const hostCaPath = options.hostHome
+    ? join(options.hostHome, relative(options.home, tlsMaterial.caPath))
+    : tlsMaterial.caPath;
 
   return {
     get port() {
@@ -185,7 +192,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         IOTEDGE_IOTHUBHOSTNAME: options.iotHubHostName,
         IOTEDGE_GATEWAYHOSTNAME: gatewayWithPort(),
       },
-      binds: [`${tlsMaterial.caPath}:${moduleCaPath}:ro`],
+      binds: [`${hostCaPath}:${moduleCaPath}:ro`],
     }),
     removeModule: (moduleId) => {
       identities.remove(moduleId);
@@ -234,4 +241,28 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       closeDb(db);
     },
   };
+}
+
+/**
+ * A fixed port or nothing; else the remembered port, the preferred one, any free one, in that order
+ * (a changed port gives modules new environments, so they are recreated on the next pass).
+ */
+async function listenOnFirstFree(
+  server: TlsServer,
+  options: Pick<HubOptions, 'port' | 'preferredPort' | 'listenHost'>,
+  remembered: number,
+  events: HubEvents,
+): Promise<number> {
+  if (options.port) return server.listen(options.port, options.listenHost);
+  const candidates = [...new Set([remembered, options.preferredPort ?? 0].filter((p) => p > 0)), 0];
+  for (const [i, candidate] of candidates.entries()) {
+    try {
+      return await server.listen(candidate, options.listenHost);
+    } catch (e) {
+      // Taken (or not allowed): try the next candidate; the last one (any port) has no fallback.
+      if (i === candidates.length - 1) throw e;
+      events.portTaken(candidate, e);
+    }
+  }
+  throw new Error('unreachable: the last candidate either listens or throws');
 }

@@ -7,100 +7,72 @@
  * 1. pulls: every image a new container needs, before anything is stopped or removed. While a pull
  *    is pending nothing else is planned, so a deployment whose images cannot be fetched leaves the
  *    running modules as they were;
- * 2. containers of modules no longer desired (and duplicates) are stopped and removed;
+ * 2. proxy routes of modules that left start-first are closed; containers of modules no longer
+ *    desired (and duplicates) are stopped and removed;
  * 3. modules by ascending startupOrder: recreate (stop, remove, create), create, start, stop,
- *    restarts per policy. A group is processed only once every lower group has been started (an
+ *    restarts per policy; start-first modules in a swap get theirs from start-first.ts (create and
+ *    start beside the old container, await ready, route, drain, stop and remove the old one). A group is processed only once every lower group has been started (an
  *    attempt made, as IoT Edge does); until then its modules get `noop` (startup-order).
  */
 import { diffModules, type Paired } from './diff.js';
 import { restartDecision } from './restart.js';
 import { normalizeImageRef, specHash, specParts } from './spec.js';
-import type { CurrentContainer, DesiredModule, ModuleStats, PlanContext, Step, StepOf } from './types.js';
+import {
+  isSettled,
+  needsNewContainer,
+  planSwap,
+  routesToClose,
+  type StartFirstSpec,
+  startFirstOf,
+} from './start-first.js';
+import { StepList, stepIds, stopAndRemove } from './step-list.js';
+import type { CurrentContainer, DesiredModule, ModuleStats, PlanContext, Step } from './types.js';
+
+export { stepIds } from './step-list.js';
 
 const ZERO_STATS: ModuleStats = { restartCount: 0, lastRestartAt: undefined, stoppedByAgent: false };
-const short = (id: string) => id.slice(0, 12);
-
-export const stepIds = {
-  pull: (image: string) => `pull:${image}`,
-  create: (module: string, hash: string) => `create:${module}:${short(hash)}`,
-  start: (module: string) => `start:${module}`,
-  stop: (module: string, containerId: string) => `stop:${module}:${short(containerId)}`,
-  remove: (module: string, containerId: string) => `remove:${module}:${short(containerId)}`,
-  restart: (module: string) => `restart:${module}`,
-  clearStats: (module: string) => `clearStats:${module}`,
-  noop: (reason: string, subject: string) => `noop:${reason}:${subject}`,
-};
-
-/** Builds steps, replacing a step that failed recently (or too often) by the matching noop. */
-class StepList {
-  readonly steps: Step[] = [];
-  /** Modules whose chain stopped on a failed step: an attempt was made. */
-  readonly attempted = new Set<string>();
-  /** Modules that get a create or start step in this pass (not started yet when it was planned). */
-  readonly starting = new Set<string>();
-
-  constructor(private readonly ctx: PlanContext) {}
-
-  /** Adds the step unless its retry stats hold it back; returns false when the chain must stop. */
-  add(step: Step, module: string | undefined): boolean {
-    const stats = this.ctx.stepStats.get(step.id);
-    if (stats && stats.failures > 0) {
-      const { maxStepAttempts, stepRetryUnitMs } = this.ctx.settings;
-      if (module) this.attempted.add(module);
-      if (stats.failures >= maxStepAttempts) {
-        this.noop(
-          module,
-          'gave-up',
-          `${step.id} failed ${stats.failures} times: ${stats.lastError}`,
-          step.id,
-        );
-        return false;
-      }
-      const wait = stepRetryUnitMs * 2 ** (stats.failures - 1) - (this.ctx.now - stats.lastFailureAt);
-      if (wait > 0) {
-        this.noop(module, 'retry-wait', `${step.id} failed: ${stats.lastError}`, step.id, wait);
-        return false;
-      }
-    }
-    this.steps.push(step);
-    if (step.action === 'create') this.starting.add(step.module.name);
-    if (step.action === 'start') this.starting.add(step.module);
-    return true;
-  }
-
-  noop(
-    module: string | undefined,
-    reason: StepOf<'noop'>['reason'],
-    detail: string,
-    subject = module ?? '',
-    retryInMs?: number,
-  ): void {
-    this.steps.push({
-      action: 'noop',
-      id: stepIds.noop(reason, subject),
-      module,
-      reason,
-      detail,
-      ...(retryInMs !== undefined && { retryInMs }),
-    });
-  }
-}
 
 export function plan(
   desired: readonly DesiredModule[],
   current: readonly CurrentContainer[],
   ctx: PlanContext,
 ): Step[] {
-  const diff = diffModules(desired, current, ctx.moduleStats);
+  // Start-first modules in the middle of a swap are planned by start-first.ts, outside the diff.
+  const swapping = new Map<string, { spec: StartFirstSpec; containers: CurrentContainer[] }>();
+  for (const m of desired) {
+    const spec = startFirstOf(m);
+    const mine = current.filter((c) => c.module === m.name);
+    if (spec && m.status === 'running' && !isSettled(m, mine))
+      swapping.set(m.name, { spec, containers: mine });
+  }
+  const diff = diffModules(
+    desired.filter((m) => !swapping.has(m.name)),
+    current.filter((c) => !swapping.has(c.module)),
+    ctx.moduleStats,
+  );
   const list = new StepList(ctx);
 
   // 1. Pulls first.
-  const blockedImages = planPulls([...diff.added, ...diff.updated.map((u) => u.module)], ctx, list);
+  const creating = [
+    ...diff.added,
+    ...diff.updated.map((u) => u.module),
+    ...desired.filter((m) => {
+      const swap = swapping.get(m.name);
+      return swap !== undefined && needsNewContainer(m, swap.containers);
+    }),
+  ];
+  const blockedImages = planPulls(creating, ctx, list);
   if (list.steps.some((s) => s.action === 'pull' || (s.action === 'noop' && s.reason === 'retry-wait'))) {
     return list.steps;
   }
 
-  // 2. Containers that must go.
+  // 2. Proxy routes of modules that are gone or no longer start-first, then containers that must go.
+  for (const module of routesToClose(desired, current)) {
+    const reason = desired.some((m) => m.name === module)
+      ? 'module is no longer start-first'
+      : 'module removed from the deployment';
+    list.add({ action: 'unroute', id: stepIds.unroute(module), module, reason }, module);
+  }
   const leaving = [...diff.removed, ...diff.duplicates].sort(
     (a, b) => a.module.localeCompare(b.module) || a.id.localeCompare(b.id),
   );
@@ -132,8 +104,10 @@ export function plan(
         continue;
       }
       if (blockedImages.has(m.name)) continue;
+      const swap = swapping.get(m.name);
       const u = updated.get(m.name);
-      if (u) recreate(u.module, u.container, u.reason, list);
+      if (swap) planSwap(m, swap.spec, swap.containers, ctx, list);
+      else if (u) recreate(u.module, u.container, u.reason, list);
       else if (added.has(m.name)) create(m, 'new module', list);
       else planExisting(m, statusChanged, dead, great, ctx, list);
     }
@@ -180,23 +154,6 @@ function planPulls(creating: DesiredModule[], ctx: PlanContext, list: StepList):
     if (!ok && last?.action === 'noop' && last.reason === 'gave-up') for (const m of modules) blocked.add(m);
   }
   return blocked;
-}
-
-function stopAndRemove(c: CurrentContainer, reason: string, list: StepList): boolean {
-  if (c.state === 'running' || c.state === 'restarting' || c.state === 'paused') {
-    const stop: StepOf<'stop'> = {
-      action: 'stop',
-      id: stepIds.stop(c.module, c.id),
-      module: c.module,
-      containerId: c.id,
-      reason,
-    };
-    if (!list.add(stop, c.module)) return false;
-  }
-  return list.add(
-    { action: 'remove', id: stepIds.remove(c.module, c.id), module: c.module, containerId: c.id, reason },
-    c.module,
-  );
 }
 
 function recreate(m: DesiredModule, old: CurrentContainer, reason: string, list: StepList): void {
@@ -292,10 +249,18 @@ function hasBeenStarted(m: DesiredModule, current: readonly CurrentContainer[]):
 export function describeStep(step: Step): string {
   switch (step.action) {
     case 'create':
+    case 'createBehindProxy':
     case 'stop':
     case 'remove':
     case 'restart':
+    case 'unroute':
       return `${step.id} (${step.reason})`;
+    case 'awaitReady':
+      return `${step.id} (GET ${step.path})`;
+    case 'route':
+      return `${step.id} (port ${step.publicPort} → ${step.container.slice(0, 12)})`;
+    case 'drain':
+      return step.id;
     case 'pull':
       return `${step.id} (for ${step.modules.join(', ')})`;
     case 'noop':

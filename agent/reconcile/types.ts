@@ -56,6 +56,13 @@ export interface CurrentContainer {
   health: ContainerHealth;
   /** Why a failed container failed, from its last log lines (filled in by the runtime). */
   failureDetail?: string;
+  /**
+   * Start-first modules (start-first.ts): the port the container listens on behind the agent's proxy
+   * (its `modelport.update.internal-port` label); undefined for a container that owns its port itself.
+   */
+  internalPort?: number;
+  /** The agent's proxy sends the module's public port to this container (read from the proxy). */
+  routed?: boolean;
 }
 
 /** Restart bookkeeping per module (persisted, so back-off survives an agent restart). */
@@ -88,6 +95,10 @@ export interface PlanSettings {
   stepRetryUnitMs: number;
   /** A step that failed this many times is given up (the deployment fails). */
   maxStepAttempts: number;
+  /** Start-first updates: how long a new container has to answer its ready path (default 120 s). */
+  readyTimeoutMs?: number;
+  /** Start-first updates: how long the old container's in-flight requests may take (default 30 s). */
+  drainTimeoutMs?: number;
 }
 
 export interface PlanContext {
@@ -127,6 +138,24 @@ export interface StepArgs {
   restart: { module: string; containerId: string; reason: string };
   noop: { module: string | undefined; reason: NoopReason; detail: string; retryInMs?: number };
   clearStats: { module: string };
+  // Start-first (blue/green) updates of HTTP modules behind the agent's proxy (start-first.ts).
+  /** Creates the container named `name`, listening on a port the executor allocates (+ `env`). */
+  createBehindProxy: {
+    module: DesiredModule;
+    specHash: string;
+    specParts: SpecParts;
+    reason: string;
+    name: string;
+    env: Record<string, string>;
+  };
+  /** Waits (bounded) until `container` (id or name) answers `GET path` with 2xx; fails if it exits. */
+  awaitReady: { module: string; container: string; path: string; timeoutMs: number };
+  /** Points the proxy on `publicPort` at `container` (id or name); new requests go there at once. */
+  route: { module: string; container: string; publicPort: number };
+  /** Waits (bounded) for the requests the proxy still has in flight to `containerId` to finish. */
+  drain: { module: string; containerId: string; timeoutMs: number };
+  /** Closes the module's public port in the proxy (the module is no longer start-first, or is gone). */
+  unroute: { module: string; reason: string };
 }
 
 export type Action = keyof StepArgs;

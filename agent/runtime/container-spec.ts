@@ -65,3 +65,24 @@ export function containerCreateBody(m: DesiredModule, id: CreateIdentity): Docke
     },
   } as Docker.ContainerCreateOptions;
 }
+
+/**
+ * The create body of a start-first container: the module's, named `name` (old and new containers of
+ * the module coexist during a swap), listening on `internalPort` (env `MODELPORT_PORT`, plus `env`),
+ * with the port in a label so the proxy and the next pass find it.
+ */
+export function proxiedCreateBody(
+  m: DesiredModule,
+  id: CreateIdentity,
+  placement: { name: string; internalPort: number; env: Record<string, string> },
+): Docker.ContainerCreateOptions {
+  const body = containerCreateBody(
+    { ...m, env: { ...m.env, ...placement.env, MODELPORT_PORT: String(placement.internalPort) } },
+    id,
+  );
+  return {
+    ...body,
+    name: placement.name,
+    Labels: { ...body.Labels, [LABEL.internalPort]: String(placement.internalPort) },
+  };
+}

@@ -58,8 +58,14 @@ export function toCurrent(info: Docker.ContainerInspectInfo): ObservedContainer 
     finishedAt: dockerTime(info.State?.FinishedAt),
     createdAt: dockerTime(info.Created) ?? 0,
     health,
+    ...internalPortOf(labels),
     inspect: info,
   };
+}
+
+function internalPortOf(labels: Record<string, string>): { internalPort?: number } {
+  const port = Number(labels[LABEL.internalPort]);
+  return Number.isInteger(port) && port > 0 && port <= 65535 ? { internalPort: port } : {};
 }
 
 export class CurrentStateReader {

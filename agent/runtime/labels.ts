@@ -16,6 +16,8 @@ export const LABEL = {
   specParts: 'modelport.spec-parts',
   desiredStatus: 'modelport.desired-status',
   restartPolicy: 'modelport.restart-policy',
+  /** Start-first modules: the port the container listens on behind the agent's proxy. */
+  internalPort: 'modelport.update.internal-port',
 } as const;
 
 /** The label filter that selects this agent's containers. */

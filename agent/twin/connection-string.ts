@@ -35,3 +35,34 @@ export function parseModuleConnectionString(text: string, expectedModule?: strin
   }
   return info;
 }
+
+/**
+ * Reads a device connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`, no ModuleId); throws a
+ * UsageError naming what is missing or wrong.
+ */
+export function parseDeviceConnectionString(text: string): { hostName: string; deviceId: string } {
+  const fields = new Map<string, string>();
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const hint = 'use the device connection string: HostName=…;DeviceId=…;SharedAccessKey=…';
+  const missing = ['HostName', 'DeviceId', 'SharedAccessKey'].filter((k) => !fields.get(k));
+  if (missing.length > 0) {
+    throw new UsageError(
+      'CONNECTION_STRING_INVALID',
+      `the device connection string lacks ${missing.join(', ')}`,
+      {
+        hint,
+      },
+    );
+  }
+  if (fields.get('ModuleId')) {
+    throw new UsageError(
+      'CONNECTION_STRING_WRONG_MODULE',
+      `--device-connection-string names module '${fields.get('ModuleId')}'; it takes the device's own identity`,
+      { hint },
+    );
+  }
+  return { hostName: fields.get('HostName') as string, deviceId: fields.get('DeviceId') as string };
+}

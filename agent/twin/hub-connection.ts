@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import common from 'azure-iot-common';
-import deviceSdk, { type ModuleClient, type Twin } from 'azure-iot-device';
+import deviceSdk, { type Message, type ModuleClient, type Twin } from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import { UnavailableError } from '../../common/errors.js';
+import type { DeviceClientLike } from '../upstream/iothub-delivery.js';
 import type { TwinEvents } from './events.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -47,6 +48,17 @@ export class HubConnection {
   private readonly connectedListeners: ConnectedListener[] = [];
   private readonly methods = new Map<string, MethodHandler>();
   private lost: (() => void) | undefined;
+
+  /**
+   * Device-to-cloud sends through whichever client is connected now (one identity, one connection:
+   * IoT Hub drops an older connection of the same identity). Rejects while not connected, so the
+   * outbox's sender keeps the message and retries; stable across reconnections.
+   */
+  readonly upstream: DeviceClientLike = {
+    sendEvent: (message: Message) => this.withClient((c) => c.sendEvent(message)),
+    sendOutputEvent: (output: string, message: Message) =>
+      this.withClient((c) => c.sendOutputEvent(output, message)),
+  };
 
   constructor(private readonly options: HubConnectionOptions) {}
 
@@ -102,6 +114,16 @@ export class HubConnection {
       // azure-iot-device 1.18 takes only a callback here; a promise form would not wait for the ack.
       twin.properties.reported.update(patch, (err?: Error) => (err ? reject(err) : resolve()));
     });
+  }
+
+  private withClient<T>(send: (client: ModuleClient) => Promise<T>): Promise<T> {
+    const client = this.client;
+    if (!client || !this.twin) {
+      return Promise.reject(
+        new UnavailableError('HUB_NOT_CONNECTED', `${this.options.label} is not connected to IoT Hub`),
+      );
+    }
+    return send(client);
   }
 
   private async connect(): Promise<void> {
@@ -171,7 +193,9 @@ export class HubConnection {
         this.options.events.disconnected(this.options.label);
         done();
       };
-      signal.addEventListener('abort', done, { once: true });
+      // Aborted while connecting: the abort event has fired already and will not fire again.
+      if (signal.aborted) done();
+      else signal.addEventListener('abort', done, { once: true });
     });
   }
 

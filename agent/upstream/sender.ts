@@ -86,6 +86,16 @@ export class EndpointSender {
     this.fill();
   }
 
+  /**
+   * The endpoint is back (its client reconnected): ends a back-off now rather than at its timer, so
+   * a queue built up while offline starts draining at once. The failure count stays until a success.
+   */
+  retryNow(): void {
+    if (!this.running || !this.backingOff) return;
+    clearTimeout(this.timer);
+    this.endBackoff();
+  }
+
   stats(): SenderStats {
     return {
       endpoint: this.options.endpoint,
@@ -175,14 +185,16 @@ export class EndpointSender {
     const initial = this.options.initialBackoffMs ?? 1000;
     const delay = Math.min(this.options.maxBackoffMs ?? 30_000, initial * 2 ** (this.failures - 1));
     this.options.events.senderBackingOff(this.options.endpoint, error, delay);
-    this.timer = setTimeout(() => {
-      this.backingOff = false;
-      // Start again from the oldest message of each priority, once nothing is in flight any more.
-      if (this.inFlight.size === 0) this.cursors.clear();
-      else this.resumeWhenIdle = true;
-      this.fill();
-    }, delay);
+    this.timer = setTimeout(() => this.endBackoff(), delay);
     this.timer.unref();
+  }
+
+  private endBackoff(): void {
+    this.backingOff = false;
+    // Start again from the oldest message of each priority, once nothing is in flight any more.
+    if (this.inFlight.size === 0) this.cursors.clear();
+    else this.resumeWhenIdle = true;
+    this.fill();
   }
 }
 

@@ -22,7 +22,7 @@ import { parseModelRef } from '../registry/model-ref.js';
 import { type Environment, resolveRegistryCredentials } from './credentials.js';
 import { checkDockerOptionValues } from './docker-option-values.js';
 import type { ImageFacts, ManifestLookups, ModelFacts } from './lookups.js';
-import { modelEnv, moduleTwinDesired } from './model-module.js';
+import { collectEnv, modelEnv, moduleTwinDesired, startFirstMarking } from './model-module.js';
 import { generatedCreateOptions, mergeCreateOptions } from './module-create-options.js';
 
 /** One module of the generated manifest, for the command's summary. */
@@ -146,8 +146,9 @@ function generateModule(
   const image = chooseImage(name, mod, models, lookups, sinks);
 
   const generated = generatedCreateOptions(mod);
+  const startFirst = startFirstMarking(mod, models.length);
   const { options: createOptions, overrides } = mergeCreateOptions(
-    generated.options,
+    startFirst ? { ...generated.options, ...startFirst.labels } : generated.options,
     mod.createOptions,
     generated.sources,
   );
@@ -159,7 +160,7 @@ function generateModule(
   }
   checkMergedOptions(name, createOptions, mod, generated.sources, sinks.issues);
 
-  const env = { ...(models.length > 0 ? modelEnv(models) : {}) };
+  const env = { ...(models.length > 0 ? modelEnv(models) : {}), ...collectEnv(mod.collect) };
   for (const [key, value] of Object.entries(mod.env ?? {})) {
     if (env[key] !== undefined && env[key] !== value) {
       sinks.warnings.push(
@@ -168,6 +169,7 @@ function generateModule(
     }
     env[key] = value;
   }
+  Object.assign(env, startFirst?.env);
   const { desired, filesOmitted } = moduleTwinDesired(models, mod);
   if (filesOmitted) {
     sinks.warnings.push(

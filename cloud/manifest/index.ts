@@ -27,7 +27,16 @@ export {
   memoryLookups,
   registryLookups,
 } from './lookups.js';
-export { AZUREML_MODELS_ROOT, modelEnv, moduleTwinDesired, TWIN_FILES_BUDGET_BYTES } from './model-module.js';
+export {
+  AZUREML_MODELS_ROOT,
+  modelEnv,
+  moduleTwinDesired,
+  SCORING_PORT,
+  START_FIRST,
+  startFirstMarking,
+  TWIN_FILES_BUDGET_BYTES,
+  UPDATE_LABEL,
+} from './model-module.js';
 export {
   BYTES_PER_GB,
   generatedCreateOptions,

@@ -8,9 +8,12 @@
  *   the scoring module checks its files against before serving (modules/scoring/integrity.ts) — from env,
  *   so the check holds offline and under the real IoT Edge runtime alike;
  * - the module twin's desired properties: `{models: [{name, version, digest, files?: [{path, sha256}]}],
- *   collect?, executionProvider?}`; the scoring module checks its files against them at start.
+ *   collect?, executionProvider?}`; the scoring module checks its files against them at start;
+ * - the spec's `collect: {rate, fields}` also as env (`MODELPORT_COLLECT_RATE`, `MODELPORT_COLLECT_FIELDS`
+ *   as JSON `{"input": "keep"|"drop"|"hash"}`), which the scoring module reads at start: collection
+ *   is decided before the first request, with or without a hub to read the twin from.
  */
-import type { ModuleSpec, ModuleTwinDesired } from '../../manifests/index.js';
+import type { CreateOptions, ModuleSpec, ModuleTwinDesired } from '../../manifests/index.js';
 import { twinSize } from '../../manifests/index.js';
 import type { ModelFacts } from './lookups.js';
 
@@ -41,6 +44,20 @@ export function modelEnv(models: readonly ModelFacts[]): Record<string, string> 
 }
 
 /**
+ * The model-data collection settings as the scoring module reads them (modules/scoring/collect).
+ * `collect: {fields}` without a rate collects every request: asking for collection and getting none
+ * would surprise; an explicit `rate: 0` turns it off.
+ */
+export function collectEnv(collect: ModuleSpec['collect']): Record<string, string> {
+  if (collect === undefined) return {};
+  const fields = collect.fields ?? {};
+  return {
+    MODELPORT_COLLECT_RATE: String(collect.rate ?? 1),
+    ...(Object.keys(fields).length > 0 && { MODELPORT_COLLECT_FIELDS: JSON.stringify(fields) }),
+  };
+}
+
+/**
  * The module twin's desired properties for a module of `spec` serving `models` (none for a module that
  * names only an image: then just its collect / executionProvider settings, if any). `filesOmitted` says
  * the file lists did not fit the twin budget.
@@ -65,4 +82,31 @@ export function moduleTwinDesired(
   const withFiles = { models: models.map((m) => entry(m, true)), ...settings };
   if (twinSize(withFiles) <= TWIN_FILES_BUDGET_BYTES) return { desired: withFiles, filesOmitted: false };
   return { desired: { models: models.map((m) => entry(m, false)), ...settings }, filesOmitted: true };
+}
+
+/** createOptions label modelport-agent reads to update a module start-first (agent/reconcile/start-first.ts). */
+export const UPDATE_LABEL = 'modelport.update';
+export const START_FIRST = 'start-first';
+/** The port the packaged image's scoring server listens on (its Dockerfile `ENV MODELPORT_PORT=5001`). */
+export const SCORING_PORT = 5001;
+
+/**
+ * Model modules are marked for start-first updates, so modelport-agent swaps model versions with no
+ * failed request (it owns the public port through its proxy and runs each container on a port of its
+ * own; the real IoT Edge runtime ignores the label). Not when the spec publishes ports (the agent's
+ * proxy and Docker's port binding would both want the host port) or sets the label itself (e.g.
+ * `recreate` to opt out). The agent needs the public port in env `MODELPORT_PORT`: the image's own
+ * default unless the spec sets it.
+ */
+export function startFirstMarking(
+  mod: Pick<ModuleSpec, 'ports' | 'createOptions' | 'env'>,
+  modelCount: number,
+): { labels: CreateOptions; env: Record<string, string> } | undefined {
+  if (modelCount === 0 || (mod.ports !== undefined && mod.ports.length > 0)) return undefined;
+  const labels = (mod.createOptions as { Labels?: Record<string, unknown> } | undefined)?.Labels;
+  if (labels && UPDATE_LABEL in labels) return undefined;
+  return {
+    labels: { Labels: { [UPDATE_LABEL]: START_FIRST } },
+    env: mod.env?.['MODELPORT_PORT'] === undefined ? { MODELPORT_PORT: String(SCORING_PORT) } : {},
+  };
 }

@@ -55,4 +55,38 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    up: (db) => {
+      // What `modelport watch` rolled out, per target (a manifest file, or an IoT Hub deployment), and
+      // what its gate decided about each model version (cloud/watch/state.ts): a restarted watch neither
+      // deploys the same models again nor asks the gate twice.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS watch_rollouts (
+          id INTEGER PRIMARY KEY,
+          target TEXT NOT NULL,
+          rollout_key TEXT NOT NULL,
+          spec_path TEXT NOT NULL,
+          spec_hash TEXT NOT NULL,
+          models TEXT NOT NULL,
+          images TEXT NOT NULL,
+          deployment_id TEXT,
+          priority INTEGER,
+          manifest_digest TEXT,
+          applied_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX IF NOT EXISTS watch_rollouts_target ON watch_rollouts(target, id);
+        CREATE TABLE IF NOT EXISTS watch_gate_decisions (
+          target TEXT NOT NULL,
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          digest TEXT NOT NULL,
+          accepted INTEGER NOT NULL,
+          detail TEXT NOT NULL,
+          decided_at TEXT NOT NULL,
+          PRIMARY KEY (target, name, version)
+        ) STRICT;
+      `);
+    },
+  },
 ];

@@ -5,6 +5,7 @@ import {
   type ModelBatchOverride,
   parseBatchOverride,
 } from './batching/batch-settings.js';
+import { collectFromEnv } from './collect/settings.js';
 import { type ModelSource, modelsFromEnvironment } from './model-source.js';
 import { DEFAULT_BODY_LIMIT, type ScoringServerOptions } from './server-options.js';
 
@@ -14,6 +15,8 @@ export interface ServerConfig {
   deployed: ModelSource[];
   listen: { host: string; port: number };
   logLevel: string;
+  /** Settings that were given but do nothing here, to log at start. */
+  warnings: string[];
 }
 
 /**
@@ -68,6 +71,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
   // Last: the model folder is read only once every setting is known to be valid.
   const deployed = modelDir || !script ? modelsFromEnvironment(env) : [];
   if (loadModels) server.models = deployed;
+  const collect = collectFromEnv(env, { models: deployed });
+  if (collect.collect) server.collect = collect.collect;
   if (env.MODELPORT_ADMIN !== undefined) server.admin = flag(env.MODELPORT_ADMIN, 'MODELPORT_ADMIN');
   if (script) {
     server.entryScript = {
@@ -81,6 +86,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
     deployed,
     listen,
     logLevel: env.MODELPORT_LOG_LEVEL || azureLogLevel(env.AZUREML_LOG_LEVEL) || 'info',
+    warnings: collect.unsent ? [collect.unsent] : [],
   };
 }
 

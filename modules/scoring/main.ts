@@ -25,6 +25,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ name: 'modelport-scoring', level: config.logLevel });
+  for (const warning of config.warnings) logger.warn(warning);
   // The deployment's expected digests (MODELPORT_EXPECTED_MODELS): the files must be the registered ones.
   try {
     const expected = expectedModelsFromEnv(process.env);

@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.js';
 import type { AuthOptions } from './auth/auth-hook.js';
 import type { BatchingConfig } from './batching/batch-settings.js';
+import type { CollectOptions } from './collect/settings.js';
 import type { CorsOptions } from './cors.js';
 import type { EntryScriptOptions } from './entry/entry-host.js';
 import type { ModelSource } from './model-source.js';
@@ -54,4 +55,6 @@ export interface ScoringServerOptions {
   connectionTimeout?: number;
   requestTimeout?: number;
   keepAliveTimeout?: number;
+  /** Model-data collection (collect/settings.ts collectFromEnv); none when absent. */
+  collect?: CollectOptions;
 }

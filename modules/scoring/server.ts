@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { type Logger, silentLogger } from '../../common/logger.js';
 import { authEnabled, registerAuth } from './auth/auth-hook.js';
 import { registerBodyParsers } from './body-parsers.js';
+import { registerCollector } from './collect/collector.js';
 import { registerCors } from './cors.js';
 import { EntryHost } from './entry/entry-host.js';
 import { registerErrorHandlers } from './error-handler.js';
@@ -125,6 +126,7 @@ export function buildServer(options: ScoringServerOptions): FastifyInstance {
   registerRequestDeadline(app, options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS);
   registerRequestIds(app, SERVER_VERSION);
   registerErrorHandlers(app);
+  if (options.collect) registerCollector(app, options.collect, { logger });
   // Hooks run in registration order: request ids, then CORS (so even a 401 is readable by a
   // browser, and preflight is answered before auth), then auth.
   const cors = options.cors && options.cors.origins.length > 0 ? options.cors : undefined;

@@ -32,6 +32,7 @@ interface Options {
   epFallback?: string[];
   scoringTimeoutMs?: string;
   admin?: boolean;
+  collectDir?: string;
   json?: boolean;
 }
 
@@ -89,10 +90,15 @@ export async function serve(opts: Options, ctx: CliContext): Promise<CommandResu
         return { name: s.name, version: s.version, dir: s.dir, file: s.file };
       })
     : [];
+  // Model-data collection to a folder: rate and fields from MODELPORT_COLLECT_* (rate 1 by default).
+  const collectDir = opts.collectDir ? resolve(ctx.cwd, opts.collectDir) : undefined;
+  const { collectFromEnv } = await import('../../../modules/scoring/collect/settings.js');
+  const { collect } = collectDir ? collectFromEnv(ctx.env, { dir: collectDir, models: served }) : {};
   const app = buildServer({
     ...serverOptions,
     models,
     logger: ctx.logger,
+    ...(collect ? { collect } : {}),
     ...(script
       ? {
           entryScript: {
@@ -136,6 +142,7 @@ export async function serve(opts: Options, ctx: CliContext): Promise<CommandResu
           }
         : {}),
       auth: serverOptions.auth ? 'key' : 'none',
+      ...(collect ? { collectDir, collectRate: collect.rate } : {}),
     },
     human: [
       `Serving ${[...servedRefs, ...(script ? [`entry script ${script}`] : [])].join(', ')}`,
@@ -143,6 +150,7 @@ export async function serve(opts: Options, ctx: CliContext): Promise<CommandResu
       `  swagger uri  ${base}/swagger.json`,
       ...(models.length > 0 ? [`  v2           ${base}/v2/models/{name}/infer`] : []),
       `  metrics      ${base}/metrics`,
+      ...(collect ? [`  collecting   ${collect.rate * 100}% of requests to ${collectDir}`] : []),
       'Press Ctrl-C to stop.',
     ],
     untilDone,
@@ -290,6 +298,10 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--scoring-timeout-ms <ms>', 'per-request limit (default 3600000, as Azure ML)')
     .option('--admin', 'mount /admin (model hot swap) even without auth keys')
+    .option(
+      '--collect-dir <dir>',
+      'append model-data collection records to DIR/collect-YYYY-MM-DD.jsonl (rate: MODELPORT_COLLECT_RATE, default 1)',
+    )
     .option('--json', 'print one JSON document when serving starts')
     .action(runCommand(ctx, serve));
 }

@@ -157,4 +157,30 @@ describe('endpoint sender', () => {
     release();
     await until(() => outbox.metrics().totals.sent === 1);
   });
+  it('retryNow ends a back-off at once (the client reconnected), and does nothing when not backing off', async () => {
+    fx = outboxFixture();
+    const outbox = await fx.open();
+    await outbox.enqueue(msg({ messageId: 'waits' }));
+    let online = false;
+    const attempts: string[] = [];
+    // A back-off far longer than the test may run: only retryNow can end it in time.
+    const s = sender({
+      outbox,
+      initialBackoffMs: 600_000,
+      maxBackoffMs: 600_000,
+      deliver: async (m) => {
+        attempts.push(m.messageId);
+        if (!online) throw new Error('not connected');
+      },
+    });
+    s.retryNow();
+    s.start();
+    await until(() => s.stats().backingOff);
+    expect(attempts).toEqual(['waits']);
+    online = true;
+    s.retryNow();
+    await until(() => outbox.metrics().totals.sent === 1);
+    expect(attempts).toEqual(['waits', 'waits']);
+    expect(s.stats()).toMatchObject({ backingOff: false, consecutiveFailures: 0, delivered: 1 });
+  });
 });

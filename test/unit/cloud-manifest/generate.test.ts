@@ -78,6 +78,8 @@ describe('generateManifest from the examples', () => {
       MODELPORT_EXPECTED_MODELS: {
         value: JSON.stringify([{ name: 'regression10', version: '1', digest: regression.digest }]),
       },
+      MODELPORT_COLLECT_RATE: { value: '0.1' },
+      MODELPORT_COLLECT_FIELDS: { value: '{"customerId":"hash","ssn":"drop"}' },
       LOG_LEVEL: { value: 'info' },
     });
     // cpu 1 → 10⁹ NanoCpus; memoryInGB 0.5 → 0.5 GiB in bytes.

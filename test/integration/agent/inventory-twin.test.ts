@@ -1,0 +1,226 @@
+/**
+ * The hardware inventory reaches the device twin (`--device-connection-string`), where an at-scale
+ * deployment's target condition reads it: a deployment that targets `properties.reported.modelport
+ * .inventory.arch` of this machine reaches the agent; one for another architecture does not. Real
+ * `modelport-agent` binary, real azure-iot-device-mqtt, the IoT Hub emulator; no Docker engine needed
+ * (the agent waits for it).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { Registry } from 'azure-iothub';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDeployment } from '../../../manifests/index.js';
+import { REPO_ROOT } from '../../support/cli.js';
+import { type HubEmulator, startHubEmulator } from '../../support/iothub/index.js';
+import { tempDir } from '../../support/tmp.js';
+
+const BIN = join(REPO_ROOT, 'bin', 'modelport-agent.js');
+const DEVICE = 'inventory-dev';
+const tmp = tempDir('agent-inventory');
+let hub: HubEmulator;
+let agent: ChildProcess | undefined;
+let output = '';
+
+const deployment = (id: string, targetCondition: string, priority: number, image: string) => ({
+  id,
+  schemaVersion: '1.0',
+  content: {
+    modulesContent: buildDeployment({ modules: { scorer: { image } } }).modulesContent as Record<
+      string,
+      Record<string, unknown>
+    >,
+  },
+  targetCondition,
+  priority,
+  labels: {},
+});
+
+beforeAll(async () => {
+  hub = await startHubEmulator();
+  hub.createDevice(DEVICE, { edge: true });
+});
+
+afterAll(async () => {
+  agent?.kill('SIGKILL');
+  await hub?.stop();
+  tmp.cleanup();
+});
+
+describe('hardware inventory on the device twin', () => {
+  it('is written to properties.reported.modelport.inventory, and a target condition on it selects the device', async () => {
+    const registry = hub.configureServiceClient(Registry.fromConnectionString(hub.serviceConnectionString));
+    // Before the agent runs, no deployment on the inventory applies.
+    await registry.addConfiguration(
+      deployment(
+        'by-arch',
+        `properties.reported.modelport.inventory.arch='${process.arch}'`,
+        10,
+        'reg.test/arch:1',
+      ),
+    );
+    await registry.addConfiguration(
+      deployment(
+        'other-arch',
+        "properties.reported.modelport.inventory.arch='riscv64'",
+        20,
+        'reg.test/riscv:1',
+      ),
+    );
+    expect(hub.twin(DEVICE, '$edgeAgent')).not.toMatchObject({
+      properties: { desired: { modules: { scorer: expect.anything() } } },
+    });
+
+    agent = spawn(
+      process.execPath,
+      [
+        BIN,
+        '--connection-string',
+        hub.moduleConnectionString(DEVICE, '$edgeAgent'),
+        '--device-connection-string',
+        hub.deviceConnectionString(DEVICE),
+        '--ca',
+        hub.caPath,
+        '--home',
+        join(tmp.path, 'home'),
+        '--interval',
+        '1',
+        '--telemetry-interval',
+        '0',
+      ],
+      {
+        env: {
+          ...process.env,
+          DOCKER_HOST: `unix://${join(tmp.path, 'no-engine.sock')}`,
+          MODELPORT_LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    agent.stdout?.on('data', (d) => {
+      output += d;
+    });
+    agent.stderr?.on('data', (d) => {
+      output += d;
+    });
+
+    await expect
+      .poll(
+        () => (hub.twin(DEVICE) as { properties: { reported: Record<string, unknown> } }).properties.reported,
+        {
+          timeout: 30_000,
+          interval: 200,
+        },
+      )
+      .toMatchObject({
+        modelport: {
+          inventory: {
+            arch: process.arch,
+            cpu: { cores: expect.any(Number) },
+            memory: { totalMiB: expect.any(Number) },
+          },
+        },
+      });
+
+    // The emulator re-evaluates target conditions when reported properties change, as IoT Hub does
+    // on its next pass: the deployment for this architecture is applied, the other is not.
+    await expect
+      .poll(() => hub.twin(DEVICE, '$edgeAgent'), { timeout: 30_000, interval: 200 })
+      .toMatchObject({
+        properties: { desired: { modules: { scorer: { settings: { image: 'reg.test/arch:1' } } } } },
+      });
+    const configurations = (hub.twin(DEVICE) as { configurations?: Record<string, { status: string }> })
+      .configurations;
+    expect(configurations?.['by-arch']?.status, output).toBe('Applied');
+    expect(configurations?.['other-arch']).toBeUndefined();
+    // And the agent took it in (it waits for the engine to run it).
+    await expect.poll(() => output, { timeout: 30_000 }).toMatch(/"event":"deployment-started"/);
+    expect(output).toMatch(/"event":"inventory-published"/);
+  });
+
+  it('refuses a module connection string given as the device one (exit 2, the flag named)', async () => {
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          '--connection-string',
+          hub.moduleConnectionString(DEVICE, '$edgeAgent'),
+          '--device-connection-string',
+          hub.moduleConnectionString(DEVICE, '$edgeAgent'),
+          '--home',
+          join(tmp.path, 'home2'),
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--device-connection-string names module '\$edgeAgent'/);
+  });
+
+  it('stops on SIGTERM (exit 0) while IoT Hub is unreachable and the inventory is still unwritten', async () => {
+    const closedHub = hub.deviceConnectionString(DEVICE).replace(/HostName=[^;]+/, 'HostName=localhost:1');
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        '--connection-string',
+        hub.moduleConnectionString(DEVICE, '$edgeAgent').replace(/HostName=[^;]+/, 'HostName=localhost:1'),
+        '--device-connection-string',
+        closedHub,
+        '--ca',
+        hub.caPath,
+        '--home',
+        join(tmp.path, 'home3'),
+      ],
+      {
+        env: {
+          ...process.env,
+          DOCKER_HOST: `unix://${join(tmp.path, 'no-engine.sock')}`,
+          MODELPORT_LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let log = '';
+    child.stderr.on('data', (d) => {
+      log += d;
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Stop once an inventory write has failed: the next attempt waits in its back-off.
+    await expect.poll(() => log, { timeout: 30_000 }).toMatch(/"event":"inventory-publish-failed"/);
+    child.kill('SIGTERM');
+    // The vitest timeout is the bound: the SDK's own retries would keep it alive for minutes.
+    expect(await closed, log).toBe(0);
+    expect(log).not.toMatch(/"event":"inventory-published"/);
+  });
+
+  it('refuses a --ca file that cannot be read (exit 2, the file named)', async () => {
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          '--connection-string',
+          hub.moduleConnectionString(DEVICE, '$edgeAgent'),
+          '--ca',
+          join(tmp.path, 'missing-ca.pem'),
+          '--home',
+          join(tmp.path, 'home4'),
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot read the --ca file .*missing-ca\.pem/);
+  });
+});
