@@ -8,7 +8,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { messageOf } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { parseEdgeHubDesired } from '../manifests/parse.js';
 import type { AgentConfig } from './config.js';
 import { deployEvents } from './deploy/events.js';
 import { type PassSnapshot, ReconcileLoop } from './deploy/loop.js';
@@ -26,7 +25,8 @@ import { proxyEvents } from './proxy/events.js';
 import { ModuleProxy } from './proxy/module-proxy.js';
 import { type ModuleEnvironmentProvider, NO_MODULE_ENVIRONMENT } from './reconcile/desired.js';
 import type { PlanSettings } from './reconcile/types.js';
-import { buildReported, type DeploymentProgress } from './report/reported.js';
+import { edgeHubSystemModule, progressOf } from './report/progress.js';
+import { buildReported } from './report/reported.js';
 import { FileReportSink, Reporter } from './report/reporter.js';
 import { CurrentStateReader, type ObservedContainer } from './runtime/current-state.js';
 import { DockerAdapter } from './runtime/docker-adapter.js';
@@ -34,6 +34,11 @@ import { runtimeEvents } from './runtime/events.js';
 import { createExecutors } from './runtime/executors.js';
 import { ImagePuller } from './runtime/pull.js';
 import { AgentStore } from './state/store.js';
+import {
+  type EdgeHubIdentityDeps,
+  replayEdgeHubDesired,
+  runEdgeHubIdentity,
+} from './twin/edgehub-identity.js';
 import { EdgeHubDesiredStream } from './twin/edgehub-stream.js';
 import { twinEvents } from './twin/events.js';
 import { ManifestFileSource } from './twin/file-source.js';
@@ -67,7 +72,16 @@ export type AgentEdgeServices = Pick<
   | 'edgeHubReported'
   | 'edgeHubModuleReported'
   | 'metrics'
+  | 'rejectDesired'
+  | 'forgetRemovedModules'
 >;
+
+/** The agent's own figures for /metrics. */
+export interface AgentFigures {
+  /** When the last reconcile pass ended (ms since the epoch). */
+  lastPassAt: number | undefined;
+  modules: Array<{ name: string; runtimeStatus: string; restartCount: number }>;
+}
 
 export class Agent {
   /** `$edgeHub` desired properties for the local hub to follow. */
@@ -84,6 +98,7 @@ export class Agent {
   private lastDoc: Record<string, unknown> | undefined;
   private inventory: Inventory | undefined;
   private edgeReporting: EdgeReporting | undefined;
+  private lastPassAt: number | undefined;
   private readonly startedAt: number;
   private readonly version = agentVersion();
 
@@ -158,8 +173,12 @@ export class Agent {
         events: hubEvents(logger.child({ component: 'hub' })),
       });
     }
+    const edgeHubDeps = this.edgeHubDeps(tevents);
     // Hub mode: the routes of the last run hold until the $edgeHub twin is read again (maybe offline).
-    if (config.mode === 'hub') this.replayEdgeHubDesired(tevents);
+    if (config.mode === 'hub') replayEdgeHubDesired(edgeHubDeps);
+    // Without that identity nothing ever gives routes: every module message would be dropped unnoticed.
+    if (config.mode === 'hub' && services && !config.edgeHubConnectionString)
+      hubEvents(logger.child({ component: 'hub' })).routesNeedEdgeHubIdentity();
     this.loop.resume();
     const inventoryTask = this.collectInventory(signal);
     if (config.mode === 'file' && config.manifest) {
@@ -170,7 +189,7 @@ export class Agent {
     }
     // Offline too: the $edgeHub identity carries messages upstream and holds its reported properties.
     if (config.edgeHubConnectionString)
-      tasks.push(this.runEdgeHubTwin(config.edgeHubConnectionString, signal, tevents));
+      tasks.push(runEdgeHubIdentity(config.edgeHubConnectionString, signal, edgeHubDeps));
     tasks.push(this.watchEngine(signal));
     tasks.push(this.loop.run(signal));
     try {
@@ -270,60 +289,31 @@ export class Agent {
     await hub.run(signal);
   }
 
-  private async runEdgeHubTwin(
-    connectionString: string,
-    signal: AbortSignal,
-    tevents: ReturnType<typeof twinEvents>,
-  ) {
-    const { config } = this.options;
-    const { HubConnection } = await import('./twin/hub-connection.js');
-    const hub = new HubConnection({
-      connectionString,
-      ...(config.caFile && { caFile: config.caFile }),
-      events: tevents,
-      label: '$edgeHub',
-    });
-    const services = this.options.edgeServices;
-    if (services) {
-      services.attachUpstream(hub.upstream);
-      hub.onConnected((reported) => {
-        this.edgeReporting?.attachTwin((patch) => hub.updateReported(patch), reported);
-        services.upstreamConnected();
-      });
-    }
-    // Offline the manifest file holds the routes; the twin's desired properties are not followed.
-    if (config.mode === 'hub') {
-      hub.onDesired((desired) => {
-        const { $version, $metadata: _metadata, ...rest } = desired;
-        try {
-          const edgeHub = parseEdgeHubDesired(rest);
-          const version = typeof $version === 'number' ? $version : 0;
-          this.store.recordEdgeHubDesired(version, JSON.stringify(rest));
-          this.edgeHub.publish({ version, edgeHub, moduleTwins: {} });
-        } catch (e) {
-          tevents.desiredIgnored('$edgeHub', (e as Error).message);
-        }
-      });
-    }
-    try {
-      await hub.run(signal);
-    } finally {
-      this.edgeReporting?.detachTwin();
-    }
+  private edgeHubDeps(events: ReturnType<typeof twinEvents>): EdgeHubIdentityDeps {
+    return {
+      config: this.options.config,
+      store: this.store,
+      stream: this.edgeHub,
+      services: this.options.edgeServices,
+      reporting: () => this.edgeReporting,
+      events,
+    };
   }
 
-  private replayEdgeHubDesired(tevents: ReturnType<typeof twinEvents>): void {
-    const stored = this.store.latestEdgeHubDesired();
-    if (!stored || this.edgeHub.current) return;
-    try {
-      this.edgeHub.publish({
-        version: stored.version,
-        edgeHub: parseEdgeHubDesired(JSON.parse(stored.body)),
-        moduleTwins: {},
-      });
-    } catch (e) {
-      tevents.desiredIgnored('$edgeHub', (e as Error).message);
-    }
+  /** What the agent's /metrics shows of its own work (modules, last pass). */
+  figures(): AgentFigures {
+    const modules = (this.lastDoc?.modules ?? {}) as Record<
+      string,
+      { runtimeStatus: string; restartCount: number }
+    >;
+    return {
+      lastPassAt: this.lastPassAt,
+      modules: Object.entries(modules).map(([name, m]) => ({
+        name,
+        runtimeStatus: m.runtimeStatus,
+        restartCount: m.restartCount,
+      })),
+    };
   }
 
   private async watchEngine(signal: AbortSignal): Promise<void> {
@@ -372,7 +362,17 @@ export class Agent {
   private async report(snapshot: PassSnapshot): Promise<void> {
     const { config } = this.options;
     const target = snapshot.target;
-    const edgeHub = this.options.edgeHubReported?.() ?? this.edgeHubModule();
+    const services = this.options.edgeServices;
+    const edgeHub =
+      this.options.edgeHubReported?.() ??
+      (services && edgeHubSystemModule(services, config.agentImage ?? `modelport-agent:${this.version}`));
+    // A module that left the deployment (and has no container any more) loses its hub key.
+    if (services && target)
+      services.forgetRemovedModules([
+        ...target.modules.map((m) => m.name),
+        ...snapshot.containers.map((c) => c.module),
+      ]);
+    const outbox = services?.metrics().outbox.status;
     const doc = buildReported({
       agentId: config.agentId,
       agentVersion: this.version,
@@ -388,46 +388,12 @@ export class Agent {
       deployment: progressOf(snapshot),
       ...(edgeHub && { edgeHub }),
       ...(this.inventory && { inventory: this.inventory as unknown as Record<string, unknown> }),
+      ...(outbox && { outbox }),
     });
     this.lastDoc = doc;
+    this.lastPassAt = (this.options.now ?? Date.now)();
     // While offline nothing is sent: the next connection sets the baseline and sends the difference.
     if (this.hubConnected()) void this.hubReporter?.report(doc);
     await this.fileReporter.report(doc);
   }
-
-  /** `systemModules.edgeHub` when the agent runs the local hub itself. */
-  private edgeHubModule(): Record<string, unknown> | undefined {
-    const services = this.options.edgeServices;
-    if (!services) return undefined;
-    return {
-      ...services.edgeHubModuleReported(),
-      restartCount: 0,
-      status: 'running',
-      restartPolicy: 'always',
-      type: 'docker',
-      // The image the deployment names for edgeHub is not run: this agent plays edgeHub.
-      settings: { image: this.options.config.agentImage ?? `modelport-agent:${this.version}` },
-    };
-  }
-}
-
-function progressOf(snapshot: PassSnapshot): DeploymentProgress | undefined {
-  const target = snapshot.target;
-  if (!target) return undefined;
-  const waiting = snapshot.waits.filter((w) => w.reason !== 'backoff').map((w) => w.detail);
-  const unhealthy = snapshot.health.filter((h) => !h.healthy).map((h) => `${h.module}: ${h.detail}`);
-  const rollback = target.rollbackOf !== undefined;
-  const phase =
-    target.phase === 'steady'
-      ? rollback
-        ? 'rolled-back'
-        : 'running'
-      : rollback
-        ? 'rolling-back'
-        : target.phase;
-  return {
-    version: target.record.version,
-    phase,
-    detail: [...waiting, ...unhealthy].join('; ').slice(0, 1_000),
-  };
 }

@@ -45,6 +45,10 @@ export interface AgentConfig {
   outboxCapBytes?: number;
   /** The home's path on the Docker host, when the agent runs in a container (for module binds). */
   hostHome?: string;
+  /** The agent's Prometheus `/metrics` port; 0 = none. */
+  metricsPort: number;
+  /** The `/metrics` listen address (default 127.0.0.1). */
+  metricsHost: string;
   logLevel: string;
   /** The agent's own image, for reported `systemModules.edgeAgent.settings.image`. */
   agentImage?: string;
@@ -61,6 +65,13 @@ const tcpPort = (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65_535)
     throw new InvalidArgumentError('expected a TCP port from 1 to 65535');
+  return n;
+};
+
+const portOrOff = (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError('expected a TCP port from 1 to 65535, or 0 for none');
   return n;
 };
 
@@ -230,6 +241,22 @@ const OPTIONS: readonly OptionSpec[] = [
       'the home folder as the Docker host sees it, when the agent runs in a container (default: found from its own mounts)',
   },
   {
+    flags: '--metrics-port <port>',
+    key: 'metricsPort',
+    env: 'MODELPORT_AGENT_METRICS_PORT',
+    description:
+      'Prometheus /metrics port (outbox, local hub, modules); 0 = none; a taken port is logged and skipped',
+    parse: portOrOff,
+    default: 9600,
+  },
+  {
+    flags: '--metrics-host <address>',
+    key: 'metricsHost',
+    env: 'MODELPORT_AGENT_METRICS_HOST',
+    description: '/metrics listen address',
+    default: '127.0.0.1',
+  },
+  {
     flags: '--agent-image <image>',
     key: 'agentImage',
     env: 'MODELPORT_AGENT_IMAGE',
@@ -353,6 +380,8 @@ export function resolveConfig(
     ...(gatewayHostName !== undefined && { gatewayHostName }),
     ...(o['outboxCap'] !== undefined && { outboxCapBytes: num('outboxCap') }),
     ...(hostHome !== undefined && { hostHome }),
+    metricsPort: num('metricsPort'),
+    metricsHost: str('metricsHost') ?? '127.0.0.1',
     logLevel: str('logLevel') ?? 'info',
     ...(str('agentImage') !== undefined && { agentImage: str('agentImage') }),
   };

@@ -3,7 +3,8 @@
  * signals, exit codes. The only place that sets process.exitCode.
  *
  * Exit codes: 0 stopped by SIGINT/SIGTERM (or --help/--version), 1 a fatal runtime error (e.g. the
- * state database cannot be opened), 2 bad flags or environment.
+ * state database cannot be opened; an outbox that cannot be opened is not one: the agent runs on
+ * and retries it), 2 bad flags or environment.
  */
 import { accessSync, constants } from 'node:fs';
 import Docker from 'dockerode';
@@ -13,6 +14,8 @@ import { Agent } from './agent.js';
 import { type AgentConfig, resolveConfig } from './config.js';
 import type { EdgeServices } from './hub/edge-services.js';
 import { startEdgeServicesFor } from './hub/from-config.js';
+import { agentMetricsRegistry } from './telemetry/agent-metrics.js';
+import { type MetricsServer, startMetricsServer } from './telemetry/metrics-server.js';
 import { agentVersion } from './version.js';
 
 function isCommanderExit(e: unknown): e is { code: string; exitCode: number } {
@@ -51,11 +54,20 @@ async function main(): Promise<number> {
     });
   }
   let services: EdgeServices | undefined;
+  let metrics: MetricsServer | undefined;
   try {
     const docker = new Docker();
     // The local hub, outbox and telemetry first: module environments name the hub's port.
     services = await startEdgeServicesFor(config, { docker, log: logger });
     const agent = new Agent({ config, logger, docker, edgeServices: services });
+    const edge = services;
+    if (config.metricsPort > 0)
+      metrics = await startMetricsServer({
+        host: config.metricsHost,
+        port: config.metricsPort,
+        registry: agentMetricsRegistry({ edge: () => edge.metrics(), agent: () => agent.figures() }),
+        log: logger.child({ component: 'metrics' }),
+      });
     logger.info(
       { event: 'agent-started', mode: config.mode, home: config.home, agentId: config.agentId },
       `modelport-agent ${agentVersion()} started (${config.mode === 'file' ? `manifest ${config.manifest}` : `IoT Hub ${config.hostName}`})`,
@@ -68,6 +80,7 @@ async function main(): Promise<number> {
     if (isModelportError(e) && e.hint) process.stderr.write(`hint: ${e.hint}\n`);
     return 1;
   } finally {
+    await metrics?.close();
     await services
       ?.stop()
       .catch((e: unknown) =>

@@ -3,7 +3,9 @@
  * - `<home>/edgehub-reported.json`: the `$edgeHub` reported properties (route status, clients,
  *   store-and-forward drops), always; and the `$edgeHub` module twin, while a twin sink is attached
  *   (only the difference from what the twin holds is sent, one patch at a time);
- * - `<home>/metrics.json`: a snapshot of every counter of the hub, outbox and upstream sender.
+ * - `<home>/metrics.json`: a snapshot of every counter of the hub, outbox and upstream sender,
+ *   written only when a counter changed and then at most every `snapshotMinIntervalMs` (default
+ *   30 s; and at stop): a gateway's flash should not be rewritten every pass for nothing.
  * Both files are replaced atomically (write, then rename), so a reader never sees half a document.
  */
 import { rename, writeFile } from 'node:fs/promises';
@@ -20,6 +22,8 @@ export interface EdgeReportingOptions {
   home: string;
   services: Pick<EdgeServices, 'edgeHubReported' | 'metrics'>;
   intervalMs: number;
+  /** Least time between two writes of metrics.json (default 30 s); unchanged figures are never written. */
+  snapshotMinIntervalMs?: number;
   events: Pick<HubEvents, 'reportSent' | 'reportFailed' | 'snapshotFailed'>;
   now?: () => number;
 }
@@ -28,11 +32,13 @@ export interface EdgeReporting {
   /** Sends `$edgeHub` reported properties to a twin from now on; `baseline` is what the twin holds. */
   attachTwin(send: (patch: JsonObject) => Promise<void>, baseline: Record<string, unknown>): void;
   detachTwin(): void;
-  /** Writes both documents now (and sends the twin patch); resolves when done. */
+  /** Writes both documents now if they changed (metrics.json: not within its min interval); resolves when done. */
   refresh(): Promise<void>;
   /** Stops the timer after a last refresh. */
   stop(): Promise<void>;
 }
+
+export const DEFAULT_SNAPSHOT_MIN_INTERVAL_MS = 30_000;
 
 /** A reported-properties update not acknowledged by then counts as failed (the next one carries it). */
 const TWIN_SEND_TIMEOUT_MS = 60_000;
@@ -67,21 +73,34 @@ export function startEdgeReporting(options: EdgeReportingOptions): EdgeReporting
   );
   let twin: Reporter | undefined;
   let running: Promise<void> | undefined;
+  const minSnapshotMs = options.snapshotMinIntervalMs ?? DEFAULT_SNAPSHOT_MIN_INTERVAL_MS;
+  let lastSnapshot: string | undefined;
+  let lastSnapshotAt = Number.NEGATIVE_INFINITY;
 
-  const refreshOnce = async () => {
+  const writeSnapshot = async (final: boolean) => {
+    const metrics = services.metrics();
+    const content = JSON.stringify(metrics);
+    const at = now();
+    if (content === lastSnapshot || (!final && at - lastSnapshotAt < minSnapshotMs)) return;
+    try {
+      await writeAtomically(metricsPath, { time: new Date(at).toISOString(), ...metrics });
+      lastSnapshot = content;
+      lastSnapshotAt = at;
+    } catch (e) {
+      events.snapshotFailed(metricsPath, e);
+    }
+  };
+
+  const refreshOnce = async (final: boolean) => {
     const doc = services.edgeHubReported();
-    const snapshot = { time: new Date(now()).toISOString(), ...services.metrics() };
     // The twin is not waited for: its reporter sends one patch at a time, and a connection that
     // drops mid-send must not hold up the files (or stop()).
     void twin?.report(doc);
-    await Promise.all([
-      file.report(doc),
-      writeAtomically(metricsPath, snapshot).catch((e: unknown) => events.snapshotFailed(metricsPath, e)),
-    ]);
+    await Promise.all([file.report(doc), writeSnapshot(final)]);
   };
   // One refresh at a time; a call while one runs waits for it (the next tick catches up).
-  const refresh = () => {
-    running ??= refreshOnce().finally(() => {
+  const refresh = (final = false) => {
+    running ??= refreshOnce(final).finally(() => {
       running = undefined;
     });
     return running;
@@ -103,11 +122,11 @@ export function startEdgeReporting(options: EdgeReportingOptions): EdgeReporting
     detachTwin: () => {
       twin = undefined;
     },
-    refresh,
+    refresh: () => refresh(),
     stop: async () => {
       clearInterval(timer);
       await running;
-      await refresh();
+      await refresh(true);
     },
   };
 }

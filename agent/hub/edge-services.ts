@@ -21,9 +21,11 @@ import { startDropAlerts } from '../upstream/drop-alerts.js';
 import { upstreamEvents } from '../upstream/events.js';
 import type { DeviceClientLike } from '../upstream/iothub-delivery.js';
 import { openOutbox } from '../upstream/open-outbox.js';
-import type { Outbox, OutboxMetrics } from '../upstream/outbox.js';
+import type { OutboxApi, OutboxMetrics } from '../upstream/outbox.js';
+import { OutboxSlot } from '../upstream/outbox-slot.js';
 import type { EndpointSender } from '../upstream/sender.js';
 import { startUpstreamSender } from '../upstream/upstream-sender.js';
+import { hubEvents } from './events.js';
 import { type Hub, type HubMetrics, type ModuleEnvironment, startHub } from './hub.js';
 import type { JsonObject } from './twin-patch.js';
 
@@ -41,6 +43,8 @@ export interface EdgeServicesOptions {
   hostHome?: string;
   /** Outbox disk cap; default min(1 GiB, 10% of the free space of the home). */
   outboxCapBytes?: number;
+  /** First retry after the outbox failed to open (default 1 s, doubling up to 30 s). */
+  outboxRetryMs?: number;
   /** Seconds between telemetry rounds; 0 = off. */
   telemetryIntervalSecs: number;
   docker?: Docker;
@@ -66,6 +70,8 @@ export interface EdgeHubReported {
   lastDesiredVersion?: number;
   lastDesiredStatus: { code: number; description: string };
   clients: Record<string, { status: 'Connected' }>;
+  /** Module messages no route took since the agent started (acknowledged and dropped, as edgeHub does). */
+  unroutedMessages: number;
   storeAndForward: Pick<OutboxMetrics, 'capBytes'> &
     Pick<OutboxMetrics['totals'], 'expired' | 'evicted' | 'rejected'> & {
       status: OutboxMetrics['status']['state'];
@@ -90,13 +96,23 @@ export interface EdgeMetrics {
 
 export interface EdgeServices {
   readonly hub: Hub;
-  readonly outbox: Outbox;
+  readonly outbox: OutboxApi;
   /** Structurally the agent's ModuleEnvironmentProvider. */
   readonly moduleEnvironment: { forModule(name: string): ModuleEnvironment };
   /** Follows `$edgeHub` desired properties; bad routes are reported, the previous ones stay. */
   follow(stream: { subscribe(listener: (update: EdgeHubUpdate) => void): () => void }): void;
   /** Applies one update now (what `follow` does for each). */
   apply(update: EdgeHubUpdate): void;
+  /**
+   * `$edgeHub` desired properties of this version could not be read at all (schema): reported as
+   * `lastDesiredStatus` 400 with the reason, as for routes that do not parse; the routes stay.
+   */
+  rejectDesired(version: number, description: string): void;
+  /**
+   * Forgets the hub identity (key, twin) of every module not in `deployed` (the deployment's
+   * modules and those that still have a container), so a removed module's key stops connecting.
+   */
+  forgetRemovedModules(deployed: Iterable<string>): string[];
   /**
    * Starts sending the outbox to IoT Hub through this client (one sender; a new client replaces it).
    * Give a client that stays valid across reconnections (HubConnection.upstream), not one per connection.
@@ -112,10 +128,19 @@ export interface EdgeServices {
 
 export async function startEdgeServices(options: EdgeServicesOptions): Promise<EdgeServices> {
   const log = options.log;
-  const outbox = await openOutbox({
-    path: join(options.home, 'outbox.db'),
-    ...(options.outboxCapBytes !== undefined && { capBytes: options.outboxCapBytes }),
-    log: log.child({ component: 'outbox' }),
+  const outboxPath = join(options.home, 'outbox.db');
+  const outboxLog = log.child({ component: 'outbox' });
+  // An outbox that cannot be opened does not stop the agent: the slot refuses messages and retries.
+  const outbox = await OutboxSlot.open({
+    path: outboxPath,
+    open: () =>
+      openOutbox({
+        path: outboxPath,
+        ...(options.outboxCapBytes !== undefined && { capBytes: options.outboxCapBytes }),
+        log: outboxLog,
+      }),
+    events: upstreamEvents(outboxLog),
+    ...(options.outboxRetryMs !== undefined && { initialRetryMs: options.outboxRetryMs }),
   });
   const hub = await startHub({
     home: options.home,
@@ -186,6 +211,17 @@ export async function startEdgeServices(options: EdgeServicesOptions): Promise<E
       unsubscribes.push(stream.subscribe(apply));
     },
     apply,
+    rejectDesired: (version, description) => {
+      lastVersion = version;
+      status = { code: 400, description };
+    },
+    forgetRemovedModules: (deployed) => {
+      const keep = new Set(deployed);
+      const gone = hub.knownModules().filter((m) => !keep.has(m));
+      for (const m of gone) hub.removeModule(m);
+      if (gone.length > 0) hubEvents(log.child({ component: 'hub' })).modulesForgotten(gone);
+      return gone;
+    },
     attachUpstream: (client) => {
       sender?.stop();
       sender = startUpstreamSender({ outbox, client, log: log.child({ component: 'upstream' }) });
@@ -203,6 +239,7 @@ export async function startEdgeServices(options: EdgeServicesOptions): Promise<E
             .connectedModules()
             .map((mod) => [`${options.deviceId}/${mod}`, { status: 'Connected' as const }]),
         ),
+        unroutedMessages: hub.metrics().unrouted,
         storeAndForward: {
           status: m.status.state,
           capBytes: m.capBytes,

@@ -30,8 +30,36 @@ export function hubEvents(log: Logger) {
         { event: 'publish-refused', moduleId, topic, code, reason },
         `closed the connection of ${moduleId}: its message was refused (${reason})`,
       ),
-    messageUnrouted: (moduleId: string, outputName: string | undefined) =>
-      log.debug({ event: 'message-unrouted', moduleId, outputName }, `no route for a message of ${moduleId}`),
+    messageUnrouted: (moduleId: string, outputName: string | undefined, routes: number) =>
+      log.warn(
+        { event: 'message-unrouted', moduleId, outputName, routes },
+        `no route takes a message of ${moduleId}${outputName ? ` (output ${outputName})` : ''}: acknowledged and dropped, as edgeHub does (${routes} route(s); check the $edgeHub routes); further ones are counted once a minute`,
+      ),
+    messagesUnrouted: (count: number, modules: string[], intervalMs: number, routes: number) =>
+      log.warn(
+        { event: 'messages-unrouted', count, modules, intervalMs, routes },
+        `${count} more module message(s) matched no route in the last ${Math.round(intervalMs / 1000)} s and were dropped (from ${modules.join(', ')}; ${routes} route(s))`,
+      ),
+    routesNeedEdgeHubIdentity: () =>
+      log.warn(
+        { event: 'edgehub-routes-missing' },
+        'hub mode without --edgehub-connection-string: routes come only from the $edgeHub twin, so no module message is routed (each is dropped as unrouted); give the $edgeHub module connection string',
+      ),
+    modulesForgotten: (moduleIds: string[]) =>
+      log.info(
+        { event: 'modules-forgotten', moduleIds },
+        `forgot the hub identities of removed module(s) ${moduleIds.join(', ')}: their keys no longer connect`,
+      ),
+    certificateRenewed: (notAfter: string) =>
+      log.info(
+        { event: 'hub-certificate-renewed', notAfter },
+        `renewed the hub's server certificate (valid until ${notAfter}); new connections use it`,
+      ),
+    certificateRenewFailed: (err: unknown) =>
+      log.error(
+        { event: 'hub-certificate-renew-failed', err: messageOf(err) },
+        `could not renew the hub's server certificate: ${messageOf(err)} (retrying tomorrow)`,
+      ),
     routesApplied: (names: readonly string[]) =>
       log.info({ event: 'routes-applied', routes: names }, `applied ${names.length} route(s)`),
     routesRejected: (err: unknown) =>

@@ -19,7 +19,7 @@ import type { Logger } from '../../common/logger.js';
 import type { EdgeHubDesired } from '../../manifests/types.js';
 import { upstreamEvents } from '../upstream/events.js';
 import { parseModuleInputEndpoint } from '../upstream/message.js';
-import type { Outbox } from '../upstream/outbox.js';
+import type { OutboxApi } from '../upstream/outbox.js';
 import type { SenderStats } from '../upstream/sender.js';
 import { ModuleBroker } from './broker.js';
 import { type HubEvents, hubEvents } from './events.js';
@@ -35,6 +35,7 @@ import { loadOrCreateTls } from './tls-material.js';
 import { TlsServer } from './tls-server.js';
 import { desiredPatchTopic } from './topics.js';
 import type { JsonObject } from './twin-patch.js';
+import { startUnroutedNotices } from './unrouted-notices.js';
 
 export interface HubOptions {
   /** The agent's home; the hub keeps its files in `<home>/hub/`. */
@@ -55,7 +56,7 @@ export interface HubOptions {
   preferredPort?: number;
   /** The agent home as the Docker host sees it (the agent in a container); module binds use it. */
   hostHome?: string;
-  outbox: Outbox;
+  outbox: OutboxApi;
   log: Logger;
   now?: () => number;
   /** Where the hub's CA file is mounted inside module containers. */
@@ -89,8 +90,10 @@ export interface Hub {
   /** Env and binds that let the module's stock SDK reach this hub; creates its identity if needed. */
   moduleEnvironment(moduleId: string): ModuleEnvironment;
   moduleConnectionString(moduleId: string): string;
-  /** Forgets a removed module's identity and twin. */
+  /** Forgets a removed module's identity and twin: its key no longer connects. */
   removeModule(moduleId: string): void;
+  /** Modules that have an identity (a key that connects). */
+  knownModules(): string[];
   /** Applies `$edgeHub` desired properties; throws RoutesError (code ROUTES_INVALID) and keeps the old routes. */
   applyEdgeHubDesired(desired: Pick<EdgeHubDesired, 'routes' | 'storeAndForwardConfiguration'>): void;
   /** Desired properties of each module's twin (`modulesContent.<m>['properties.desired']`); changes are pushed. */
@@ -129,11 +132,13 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   let port = 0;
   const gatewayWithPort = () => `${gateway}:${port}`;
 
+  const unrouted = startUnroutedNotices(events, () => routes.routes.length);
   const { intake, counters } = createIntake({
     deviceId: options.deviceId,
     outbox: options.outbox,
     routes: () => routes,
     events,
+    unrouted,
     now,
   });
   let methods: MethodCalls | undefined;
@@ -156,10 +161,12 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     broker,
     events: upstreamEvents(options.log),
   });
-  // Messages stored for module inputs by an earlier run are delivered even before routes arrive.
-  inputs.ensure(
-    Object.keys(options.outbox.metrics().queued.byEndpoint).filter((e) => parseModuleInputEndpoint(e)),
-  );
+  // Messages stored for module inputs by an earlier run are delivered even before routes arrive
+  // (also when the outbox opens only later: it then announces the endpoints it holds).
+  const inputEndpoints = (endpoints: Iterable<string>) =>
+    [...endpoints].filter((e) => parseModuleInputEndpoint(e));
+  inputs.ensure(inputEndpoints(Object.keys(options.outbox.metrics().queued.byEndpoint)));
+  const stopEnsuring = options.outbox.onCommitted((endpoints) => inputs.ensure(inputEndpoints(endpoints)));
 
   const server = new TlsServer(tlsMaterial, (socket) => broker.handle(socket));
   const remembered = Number(settings.get.get('port')?.value ?? 0);
@@ -198,6 +205,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       identities.remove(moduleId);
       twins.remove(moduleId);
     },
+    knownModules: () => identities.list(),
     applyEdgeHubDesired: (desired) => {
       try {
         routes = compileRoutes(desired);
@@ -234,6 +242,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       moduleInputs: inputs.stats(),
     }),
     close: async () => {
+      stopEnsuring();
+      unrouted.stop();
       inputs.stop();
       methods?.close();
       await server.close();

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type OutboxMessage, UPSTREAM_ENDPOINT } from '../upstream/message.js';
-import type { Outbox } from '../upstream/outbox.js';
+import type { OutboxApi } from '../upstream/outbox.js';
 import type { HubEvents } from './events.js';
 import type { MessageView } from './routes/condition.js';
 import { type RouteTable, routeMessage } from './routes/route-table.js';
@@ -21,9 +21,11 @@ export interface IntakeCounters {
 
 export interface IntakeDeps {
   deviceId: string;
-  outbox: Outbox;
+  outbox: OutboxApi;
   routes: () => RouteTable;
   events: HubEvents;
+  /** Where unrouted messages are noted (rate-limited warnings); default: the events, every one. */
+  unrouted?: { record(moduleId: string, outputName: string | undefined): void };
   now: () => number;
 }
 
@@ -51,7 +53,8 @@ export function createIntake(deps: IntakeDeps) {
     const targets = routeMessage(deps.routes(), { moduleId, outputName: output }, view);
     if (targets.length === 0) {
       counters.unrouted += 1;
-      deps.events.messageUnrouted(moduleId, output);
+      if (deps.unrouted) deps.unrouted.record(moduleId, output);
+      else deps.events.messageUnrouted(moduleId, output, deps.routes().routes.length);
       return;
     }
     const messageId = bag.messageId || randomUUID();

@@ -5,7 +5,7 @@
  */
 import type { UpstreamEvents } from '../upstream/events.js';
 import { parseModuleInputEndpoint } from '../upstream/message.js';
-import type { Outbox } from '../upstream/outbox.js';
+import type { OutboxApi } from '../upstream/outbox.js';
 import { EndpointSender, type SenderStats } from '../upstream/sender.js';
 import type { ModuleBroker } from './broker.js';
 import { inputTopic } from './topics.js';
@@ -14,7 +14,12 @@ export class ModuleInputs {
   private readonly senders = new Map<string, EndpointSender>();
 
   constructor(
-    private readonly deps: { deviceId: string; outbox: Outbox; broker: ModuleBroker; events: UpstreamEvents },
+    private readonly deps: {
+      deviceId: string;
+      outbox: OutboxApi;
+      broker: ModuleBroker;
+      events: UpstreamEvents;
+    },
   ) {
     deps.broker.onOnline((m) => {
       if (deps.broker.isOnline(m, 'inputs')) this.forModule(m, (s) => s.resume());

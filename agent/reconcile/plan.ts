@@ -20,7 +20,9 @@ import { normalizeImageRef, specHash, specParts } from './spec.js';
 import {
   isSettled,
   needsNewContainer,
+  PROXY_PORT_CONFLICT,
   planSwap,
+  publicPortConflicts,
   routesToClose,
   type StartFirstSpec,
   startFirstOf,
@@ -37,6 +39,18 @@ export function plan(
   current: readonly CurrentContainer[],
   ctx: PlanContext,
 ): Step[] {
+  // A deployment whose start-first modules share a public port cannot be applied: refuse all of it.
+  const conflicts = publicPortConflicts(desired);
+  if (conflicts.length > 0) {
+    const refused = new StepList(ctx);
+    for (const { port, modules } of conflicts) {
+      const detail =
+        `${PROXY_PORT_CONFLICT}: modules ${modules.map((m) => `'${m}'`).join(', ')} claim the same public ` +
+        `port ${port} (env MODELPORT_PORT of start-first modules); give each module its own MODELPORT_PORT`;
+      for (const m of modules) refused.noop(m, 'port-conflict', detail);
+    }
+    return refused.steps;
+  }
   // Start-first modules in the middle of a swap are planned by start-first.ts, outside the diff.
   const swapping = new Map<string, { spec: StartFirstSpec; containers: CurrentContainer[] }>();
   for (const m of desired) {

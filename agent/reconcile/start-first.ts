@@ -52,6 +52,29 @@ export function startFirstOf(m: DesiredModule): StartFirstSpec | undefined {
   return { publicPort: port, readyPath };
 }
 
+/** The code in the description of a deployment refused for a public port claimed twice. */
+export const PROXY_PORT_CONFLICT = 'PROXY_PORT_CONFLICT';
+
+/**
+ * Public ports claimed by more than one start-first module (sorted by port, modules by name). The
+ * proxy can give a port to one module only: such a deployment cannot be applied as it stands, so the
+ * planner refuses it (a blocking noop: the deployment fails and the last good one is kept) instead of
+ * retrying a listen that can never succeed.
+ */
+export function publicPortConflicts(
+  desired: readonly DesiredModule[],
+): { port: number; modules: string[] }[] {
+  const byPort = new Map<number, string[]>();
+  for (const m of desired) {
+    const spec = startFirstOf(m);
+    if (spec) byPort.set(spec.publicPort, [...(byPort.get(spec.publicPort) ?? []), m.name]);
+  }
+  return [...byPort]
+    .filter(([, modules]) => modules.length > 1)
+    .sort(([a], [b]) => a - b)
+    .map(([port, modules]) => ({ port, modules: [...modules].sort() }));
+}
+
 /** Docker name of a start-first container: the module and its spec, so old and new can coexist. */
 export function proxiedContainerName(module: string, hash: string): string {
   return `${module}.${hash.slice(0, 12)}`;

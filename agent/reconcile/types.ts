@@ -117,16 +117,20 @@ export interface PlanContext {
 
 // ---------------------------------------------------------------- steps
 
-/** Why a pass waits instead of acting. `image-missing` and `gave-up` block the deployment. */
+/**
+ * Why a pass waits instead of acting. `image-missing`, `gave-up` and `port-conflict` (two start-first
+ * modules claim one public port) block the deployment.
+ */
 export type NoopReason =
   | 'backoff'
   | 'restart-limit'
   | 'startup-order'
   | 'retry-wait'
   | 'gave-up'
-  | 'image-missing';
+  | 'image-missing'
+  | 'port-conflict';
 
-export const BLOCKING_NOOPS: ReadonlySet<NoopReason> = new Set(['gave-up', 'image-missing']);
+export const BLOCKING_NOOPS: ReadonlySet<NoopReason> = new Set(['gave-up', 'image-missing', 'port-conflict']);
 
 export interface StepArgs {
   pull: { image: string; modules: string[] };

@@ -53,6 +53,8 @@ export interface ReportInput {
   /** edgeHub's entry, from the local hub when there is one. */
   edgeHub?: Record<string, unknown>;
   inventory?: Record<string, unknown>;
+  /** The store-and-forward outbox's state (ok, failing, unavailable) and its last error. */
+  outbox?: { state: string; lastError?: { code: string; message: string; at: string } };
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -172,6 +174,12 @@ export function buildReported(input: ReportInput): Record<string, unknown> {
       agentId: input.agentId,
       ...(input.deployment && { deployment: input.deployment }),
       ...(input.inventory && { inventory: input.inventory }),
+      ...(input.outbox && {
+        outbox: {
+          status: input.outbox.state,
+          ...(input.outbox.lastError && { lastError: input.outbox.lastError }),
+        },
+      }),
     },
   };
 }

@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import { messageOf } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { agentMessage } from '../upstream/agent-message.js';
-import type { Outbox } from '../upstream/outbox.js';
+import type { OutboxApi } from '../upstream/outbox.js';
 import { containerFigures, managedContainers } from './container-metrics.js';
 import { deviceMetrics } from './device-metrics.js';
 import { telemetryEvents } from './events.js';
@@ -21,7 +21,7 @@ export const DEFAULT_TELEMETRY_INTERVAL_SECS = 60;
 export interface TelemetryOptions {
   /** Seconds between two rounds; 0 turns telemetry off. */
   intervalSecs: number;
-  outbox: Outbox;
+  outbox: OutboxApi;
   agentHome: string;
   /** The engine the modules run on; without it only device figures are sent. */
   docker?: Docker;

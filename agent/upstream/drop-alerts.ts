@@ -4,10 +4,10 @@
  */
 import { agentMessage } from './agent-message.js';
 import type { UpstreamEvents } from './events.js';
-import type { DropSummary, Outbox } from './outbox.js';
+import type { DropSummary, OutboxApi } from './outbox.js';
 
 export interface DropAlertOptions {
-  outbox: Outbox;
+  outbox: OutboxApi;
   events: UpstreamEvents;
   /** Least time between two alerts (default 10 s). */
   intervalMs?: number;

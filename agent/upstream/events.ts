@@ -16,6 +16,16 @@ export function upstreamEvents(log: Logger) {
         { event: 'outbox-quarantined', path, movedTo, err: messageOf(err) },
         `outbox ${path} is corrupt (${messageOf(err)}); moved it to ${movedTo} and started an empty one`,
       ),
+    outboxUnavailable: (path: string, err: unknown, retryInMs: number) =>
+      log.error(
+        { event: 'outbox-unavailable', path, err: messageOf(err), retryInMs },
+        `the outbox ${path} cannot be opened (${messageOf(err)}); module messages are refused until it can, retrying in ${retryInMs} ms`,
+      ),
+    outboxRecovered: (path: string) =>
+      log.info(
+        { event: 'outbox-recovered', path },
+        `the outbox ${path} is open again; messages are accepted`,
+      ),
     messagesDropped: (
       reason: DropReason,
       endpoint: string,

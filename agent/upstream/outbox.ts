@@ -32,7 +32,8 @@ export interface DropSummary {
 }
 
 export interface OutboxStatus {
-  state: 'ok' | 'failing';
+  /** `unavailable`: the file cannot be opened (yet); the agent retries (agent/upstream/outbox-slot.ts). */
+  state: 'ok' | 'failing' | 'unavailable';
   lastError?: { code: string; message: string; at: string };
   /** Set when a corrupt outbox was moved aside at start (its messages could not be read). */
   recoveredFromCorruption?: { movedTo: string; error: string };
@@ -55,6 +56,24 @@ export interface OutboxMetrics {
   /** Since this process started, per route: what left without being sent. */
   droppedByRoute: Record<string, Record<DropReason, number>>;
 }
+
+/** What producers, senders and reporters use of an outbox: an Outbox, or an OutboxSlot waiting for one. */
+export type OutboxApi = Pick<
+  Outbox,
+  | 'enqueue'
+  | 'priorities'
+  | 'fetch'
+  | 'markInFlight'
+  | 'ack'
+  | 'release'
+  | 'reject'
+  | 'sweepExpired'
+  | 'onCommitted'
+  | 'onDropped'
+  | 'getStatus'
+  | 'metrics'
+  | 'close'
+>;
 
 export interface OutboxConfig {
   capBytes: number;

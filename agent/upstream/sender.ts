@@ -6,10 +6,10 @@
  */
 import type { UpstreamEvents } from './events.js';
 import type { StoredMessage } from './message.js';
-import type { Outbox } from './outbox.js';
+import type { OutboxApi } from './outbox.js';
 
 export interface EndpointSenderOptions {
-  outbox: Outbox;
+  outbox: OutboxApi;
   endpoint: string;
   /** Resolves when the endpoint acknowledged the message. */
   deliver: (message: StoredMessage) => Promise<void>;

@@ -3,11 +3,11 @@ import type { Logger } from '../../common/logger.js';
 import { upstreamEvents } from './events.js';
 import { type DeviceClientLike, iotHubDelivery } from './iothub-delivery.js';
 import { UPSTREAM_ENDPOINT } from './message.js';
-import type { Outbox } from './outbox.js';
+import type { OutboxApi } from './outbox.js';
 import { EndpointSender } from './sender.js';
 
 export interface UpstreamSenderOptions {
-  outbox: Outbox;
+  outbox: OutboxApi;
   /** An opened azure-iot-device client (ModuleClient for `$edgeHub`, or the agent's own). */
   client: DeviceClientLike;
   /**

@@ -40,7 +40,11 @@ export function runCommand<O extends { json?: boolean }>(ctx: CliContext, handle
     try {
       const outcome = await handler(opts, ctx, command);
       if (opts.json) {
-        const doc: JsonSuccess = { status: outcome.exitCode ?? 0, result: outcome.result, warnings: outcome.warnings ?? [] };
+        const doc: JsonSuccess = {
+          status: outcome.exitCode ?? 0,
+          result: outcome.result,
+          warnings: outcome.warnings ?? [],
+        };
         write(ctx.stdout, `${JSON.stringify(doc, null, 2)}\n`);
       } else {
         const lines = Array.isArray(outcome.human) ? outcome.human : [outcome.human];

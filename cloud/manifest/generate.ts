@@ -22,7 +22,7 @@ import { parseModelRef } from '../registry/model-ref.js';
 import { type Environment, resolveRegistryCredentials } from './credentials.js';
 import { checkDockerOptionValues } from './docker-option-values.js';
 import type { ImageFacts, ManifestLookups, ModelFacts } from './lookups.js';
-import { collectEnv, modelEnv, moduleTwinDesired, startFirstMarking } from './model-module.js';
+import { collectEnv, modelEnv, moduleTwinDesired, scoringPorts, startFirstMarking } from './model-module.js';
 import { generatedCreateOptions, mergeCreateOptions } from './module-create-options.js';
 
 /** One module of the generated manifest, for the command's summary. */
@@ -74,8 +74,9 @@ export function generateManifest(
   const moduleTwins: Record<string, ModuleTwinDesired> = {};
   const summaries: GeneratedModule[] = [];
 
+  const ports = scoringPorts(spec.modules);
   for (const [name, mod] of Object.entries(spec.modules)) {
-    const result = generateModule(name, mod, lookups, { issues, unresolved, warnings });
+    const result = generateModule(name, mod, ports.get(name), lookups, { issues, unresolved, warnings });
     if (!result) continue;
     modules[name] = result.input;
     summaries.push(result.summary);
@@ -126,6 +127,7 @@ interface Sinks {
 function generateModule(
   name: string,
   mod: ModuleSpec,
+  port: number | undefined,
   lookups: ManifestLookups,
   sinks: Sinks,
 ): ModuleResult | undefined {
@@ -146,9 +148,9 @@ function generateModule(
   const image = chooseImage(name, mod, models, lookups, sinks);
 
   const generated = generatedCreateOptions(mod);
-  const startFirst = startFirstMarking(mod, models.length);
+  const startFirst = startFirstMarking(mod, port);
   const { options: createOptions, overrides } = mergeCreateOptions(
-    startFirst ? { ...generated.options, ...startFirst.labels } : generated.options,
+    startFirst.labels ? { ...generated.options, ...startFirst.labels } : generated.options,
     mod.createOptions,
     generated.sources,
   );
@@ -169,7 +171,7 @@ function generateModule(
     }
     env[key] = value;
   }
-  Object.assign(env, startFirst?.env);
+  Object.assign(env, startFirst.env);
   const { desired, filesOmitted } = moduleTwinDesired(models, mod);
   if (filesOmitted) {
     sinks.warnings.push(

@@ -90,23 +90,62 @@ export const START_FIRST = 'start-first';
 /** The port the packaged image's scoring server listens on (its Dockerfile `ENV MODELPORT_PORT=5001`). */
 export const SCORING_PORT = 5001;
 
+type PortedModule = Pick<ModuleSpec, 'ports' | 'createOptions' | 'env' | 'models'>;
+
+/** Whether the module's createOptions put it on the host network (`HostConfig.NetworkMode: host`). */
+export function onHostNetwork(mod: Pick<ModuleSpec, 'createOptions'>): boolean {
+  const hostConfig = (mod.createOptions as { HostConfig?: { NetworkMode?: unknown } } | undefined)
+    ?.HostConfig;
+  return hostConfig?.NetworkMode === 'host';
+}
+
+const servesModels = (mod: PortedModule) => (mod.models ?? []).length > 0;
+
 /**
- * Model modules are marked for start-first updates, so modelport-agent swaps model versions with no
- * failed request (it owns the public port through its proxy and runs each container on a port of its
- * own; the real IoT Edge runtime ignores the label). Not when the spec publishes ports (the agent's
- * proxy and Docker's port binding would both want the host port) or sets the label itself (e.g.
- * `recreate` to opt out). The agent needs the public port in env `MODELPORT_PORT`: the image's own
- * default unless the spec sets it.
+ * The port each model module on the host network listens on (`MODELPORT_PORT`). There, every module
+ * shares the device's ports, so two scoring servers on the image's default 5001 would collide: a
+ * module keeps the port its spec env sets, and the others get distinct ones from 5001 upwards, in
+ * module order, skipping the ports the spec names. Modules on their own network (Docker's bridge) each
+ * have their own 5001 and are left alone.
+ */
+export function scoringPorts(modules: Readonly<Record<string, PortedModule>>): Map<string, number> {
+  const onHost = Object.entries(modules).filter(([, m]) => servesModels(m) && onHostNetwork(m));
+  const named = new Set(onHost.map(([, m]) => Number(m.env?.['MODELPORT_PORT'])).filter(Number.isInteger));
+  const ports = new Map<string, number>();
+  let next = SCORING_PORT;
+  for (const [name, m] of onHost) {
+    const own = Number(m.env?.['MODELPORT_PORT']);
+    if (Number.isInteger(own)) {
+      ports.set(name, own);
+      continue;
+    }
+    while (named.has(next)) next++;
+    ports.set(name, next++);
+  }
+  return ports;
+}
+
+/**
+ * Model modules on the host network (what devices running modelport-agent use) are marked for
+ * start-first updates, so the agent swaps model versions with no failed request: it owns the module's
+ * public port (`MODELPORT_PORT`) through its proxy and runs each container on a port of its own (the
+ * real IoT Edge runtime ignores the label). Not modules on a network of their own (the proxy could not
+ * reach their ports, and they never published one on the host), nor modules that publish `ports`
+ * (Docker's port binding would want the same host port), nor a spec that sets the label itself (e.g.
+ * `recreate` to opt out). `port` is the module's entry from `scoringPorts`: written to env when the
+ * spec does not set MODELPORT_PORT, for start-first modules and the others on the host network alike.
  */
 export function startFirstMarking(
-  mod: Pick<ModuleSpec, 'ports' | 'createOptions' | 'env'>,
-  modelCount: number,
-): { labels: CreateOptions; env: Record<string, string> } | undefined {
-  if (modelCount === 0 || (mod.ports !== undefined && mod.ports.length > 0)) return undefined;
+  mod: PortedModule,
+  port: number | undefined,
+): { labels: CreateOptions | undefined; env: Record<string, string> } {
+  const env: Record<string, string> = {};
+  if (port !== undefined && mod.env?.['MODELPORT_PORT'] === undefined) env['MODELPORT_PORT'] = String(port);
   const labels = (mod.createOptions as { Labels?: Record<string, unknown> } | undefined)?.Labels;
-  if (labels && UPDATE_LABEL in labels) return undefined;
-  return {
-    labels: { Labels: { [UPDATE_LABEL]: START_FIRST } },
-    env: mod.env?.['MODELPORT_PORT'] === undefined ? { MODELPORT_PORT: String(SCORING_PORT) } : {},
-  };
+  const eligible =
+    servesModels(mod) &&
+    onHostNetwork(mod) &&
+    (mod.ports === undefined || mod.ports.length === 0) &&
+    !(labels && UPDATE_LABEL in labels);
+  return { labels: eligible ? { Labels: { [UPDATE_LABEL]: START_FIRST } } : undefined, env };
 }

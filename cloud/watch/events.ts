@@ -5,6 +5,7 @@
  */
 import { isModelportError, messageOf } from '../../common/errors.js';
 import { describeRolloutStep } from './plan.js';
+import type { LeaseHolder } from './target-lock.js';
 import type { AppliedTarget } from './targets.js';
 import type { GateDecision, PlanNote, RolloutRecord, RolloutStep } from './types.js';
 
@@ -84,6 +85,13 @@ export function watchEvents(sink: WatchSink) {
         },
       ),
     warned: (warning: string) => emit('warn', 'warning', warning),
+    targetBusy: (target: string, holder: LeaseHolder) =>
+      emit(
+        'warn',
+        'target-busy',
+        `another rollout to ${target} is running (pid ${holder.pid} on ${holder.host}, since ${holder.acquiredAt}): waiting for it to finish`,
+        { target, pid: holder.pid, host: holder.host },
+      ),
     stepFailed: (stepId: string | undefined, err: unknown) =>
       emit('error', 'step-failed', `${stepId ?? 'reading the spec and registry'} failed: ${messageOf(err)}`, {
         step: stepId,

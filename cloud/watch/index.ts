@@ -29,6 +29,15 @@ export {
 export { cycleSettings, type HubRollout, hubRollout, intervalMs, type WatchFlags } from './settings.js';
 export { WatchState } from './state.js';
 export {
+  DEFAULT_LOCK_WAIT_MS,
+  type HoldOptions,
+  holdTarget,
+  LEASE_TTL_MS,
+  type LeaseHolder,
+  TargetLocks,
+  type TargetLocksOptions,
+} from './target-lock.js';
+export {
   type AppliedTarget,
   HubDeploymentTarget,
   ManifestFileTarget,

@@ -55,6 +55,11 @@ export interface CycleDeps {
   target: RolloutTarget;
   effects: RolloutEffects;
   events: WatchEvents;
+  /**
+   * Takes the target's lease (target-lock.ts) for one cycle, waiting while another runner holds it;
+   * resolves with its release. Dry runs change nothing and take no lease.
+   */
+  holdTarget?: () => Promise<() => void>;
 }
 
 /** A rollout as reported: its key, model versions and images, without the spec. */
@@ -159,6 +164,15 @@ async function step<T>(deps: CycleDeps, s: RolloutStep, run: () => Promise<T>): 
 }
 
 export async function runCycle(deps: CycleDeps, options: { dryRun?: boolean } = {}): Promise<CycleOutcome> {
+  const release = options.dryRun ? undefined : await deps.holdTarget?.();
+  try {
+    return await cycle(deps, options);
+  } finally {
+    release?.();
+  }
+}
+
+async function cycle(deps: CycleDeps, options: { dryRun?: boolean }): Promise<CycleOutcome> {
   const { events, state, target } = deps;
   const decided: GateDecision[] = [];
   for (let round = 0; round < MAX_ROUNDS; round++) {

@@ -122,7 +122,14 @@ export class TargetLocks {
             holder: { host: row.host, pid: row.pid, acquiredAt: row.acquired_at, expiresAt: row.expires_at },
           };
         }
-        this.upsert.run(target, this.owner, this.host, process.pid, new Date(now).toISOString(), now + this.ttl());
+        this.upsert.run(
+          target,
+          this.owner,
+          this.host,
+          process.pid,
+          new Date(now).toISOString(),
+          now + this.ttl(),
+        );
         return { acquired: true };
       })
       .immediate();

@@ -12,9 +12,9 @@ import { sha256Hex } from '../../common/canonical-json.js';
 import { isENOENT, messageOf } from '../../common/errors.js';
 import type { DeploymentManifest, ModulesContentWire } from '../../manifests/index.js';
 import { applyDeployment } from '../fleet/deployments.js';
-import { writeFileAtomic } from './atomic-file.js';
 import type { HubClient } from '../fleet/hub-client.js';
 import { toLayeredContent } from '../fleet/layered.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { deploymentIdFor, nextPriority } from './naming.js';
 import type { PlannedRollout, RolloutRecord, TargetFacts } from './types.js';
 

@@ -94,6 +94,13 @@ export async function serve(opts: Options, ctx: CliContext): Promise<CommandResu
   const collectDir = opts.collectDir ? resolve(ctx.cwd, opts.collectDir) : undefined;
   const { collectFromEnv } = await import('../../../modules/scoring/collect/settings.js');
   const { collect } = collectDir ? collectFromEnv(ctx.env, { dir: collectDir, models: served }) : {};
+  // Served anyway (the rate may be turned to 0 on purpose), but never silently: a warning says so.
+  const warnings =
+    collectDir && !collect
+      ? [
+          `--collect-dir ${collectDir} collects nothing: MODELPORT_COLLECT_RATE=${ctx.env.MODELPORT_COLLECT_RATE} (unset it for every request, or give a rate above 0)`,
+        ]
+      : [];
   const app = buildServer({
     ...serverOptions,
     models,
@@ -144,6 +151,7 @@ export async function serve(opts: Options, ctx: CliContext): Promise<CommandResu
       auth: serverOptions.auth ? 'key' : 'none',
       ...(collect ? { collectDir, collectRate: collect.rate } : {}),
     },
+    warnings,
     human: [
       `Serving ${[...servedRefs, ...(script ? [`entry script ${script}`] : [])].join(', ')}`,
       `  scoring uri  ${base}/score`,

@@ -15,6 +15,7 @@ import {
   checkGate,
   cycleSettings,
   HubDeploymentTarget,
+  holdTarget,
   hubRollout,
   intervalMs,
   localEffects,
@@ -22,6 +23,7 @@ import {
   type RolloutTarget,
   runCycle,
   specReader,
+  TargetLocks,
   type WatchEvent,
   type WatchEvents,
   type WatchFlags,
@@ -103,6 +105,7 @@ export async function openPipeline(
   if (settings.gate) await checkGate(settings.gate.script);
   const home = modelportHome(ctx.env);
   const state = WatchState.open(home);
+  const locks = TargetLocks.open(home);
   const events = watchEvents(eventSink(ctx, Boolean(opts.json)));
   return {
     deps: {
@@ -114,9 +117,18 @@ export async function openPipeline(
       target,
       effects: localEffects({ home, env: ctx.env, specPath, logger: ctx.logger, signal: ctx.shutdownSignal }),
       events,
+      // One rollout per target at a time, across processes: a second runner waits its turn.
+      holdTarget: () =>
+        holdTarget(locks, target.facts.key, {
+          signal: ctx.shutdownSignal,
+          onBusy: (holder) => events.targetBusy(target.description, holder),
+        }),
     },
     events,
-    close: () => state.close(),
+    close: () => {
+      locks.close();
+      state.close();
+    },
   };
 }
 

@@ -95,10 +95,22 @@ export class CollectQueue {
         (error: unknown) => {
           // Kept, in front: it goes again first after the back-off (closing: there is no after).
           if (this.closed) this.options.observer.dropped('shutdown');
-          else this.waiting.unshift(record);
+          else this.putBack(record);
           this.settled(false, error);
         },
       );
+    }
+  }
+
+  /**
+   * A failed record goes back in front; pushes made while it was in flight may have filled the
+   * queue, so the limit holds here too: the oldest (front) records go, counted as queue_full.
+   */
+  private putBack(record: EncodedRecord): void {
+    this.waiting.unshift(record);
+    while (this.waiting.length > this.options.limit) {
+      this.waiting.shift();
+      this.options.observer.dropped('queue_full');
     }
   }
 

@@ -125,6 +125,8 @@ describe('start-first update in the agent', () => {
     expect(result.failures, JSON.stringify(result.failures.slice(0, 5))).toEqual([]);
     for (const seen of result.perConnection) {
       const switched = seen.indexOf('Healthy 2');
+      // indexOf -1 would make both checks below pass on a connection that never saw v2.
+      expect(switched, 'each connection saw the new version').toBeGreaterThanOrEqual(0);
       expect(seen.slice(0, switched).every((s) => s === 'Healthy 1')).toBe(true);
       expect(
         seen.slice(switched).every((s) => s === 'Healthy 2'),

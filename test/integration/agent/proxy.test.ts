@@ -241,8 +241,12 @@ describe('ModuleProxy: switching containers', () => {
     const draining = proxy.drain(a.target.containerId, 30_000).then(() => {
       drained = true;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // A later event: a whole request served by b after the drain began. A drain that did not wait for
+    // a's request would have ended (and reported) within a few ticks, long before this round trip.
+    expect((await get(port, '/')).body).toBe('b');
     expect(drained, 'drain waits while a request is in flight').toBe(false);
+    expect(events().some((e) => e['event'] === 'proxy-drained')).toBe(false);
+    expect(a.waitingCount()).toBe(1);
     a.release();
     expect((await slow).body).toBe('a slow');
     await draining;

@@ -1,8 +1,10 @@
 /** `modelport serve --collect-dir DIR`, the real binary: scored requests become JSON lines in DIR. */
+
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runModelport, startModelport, waitForExit } from '../../support/cli.js';
+import { MODELPORT_BIN, runModelport, startModelport, waitForExit } from '../../support/cli.js';
 import { GUIDE_SAMPLE } from '../../support/fixture-reference.js';
 import { writeFixture } from '../../support/onnx/fixtures.js';
 import { tempDir } from '../../support/tmp.js';
@@ -30,6 +32,19 @@ function lines(dir: string): Array<{ requestId: string; model: string; inputs: R
       .filter(Boolean)
       .map((l) => JSON.parse(l)),
   );
+}
+
+/** The binary without --json: stderr as it comes (warnings are printed after the human lines). */
+function startModelportHuman(args: string[], extraEnv: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [MODELPORT_BIN, ...args], {
+    env: { ...process.env, MODELPORT_LOG_LEVEL: 'warn', ...extraEnv },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  return { child, stderr: () => stderr };
 }
 
 describe('modelport serve --collect-dir', () => {
@@ -67,6 +82,40 @@ describe('modelport serve --collect-dir', () => {
       child.kill('SIGTERM');
       await waitForExit(child);
     }
+  });
+
+  it('warns (stderr, and in the --json envelope) that MODELPORT_COLLECT_RATE=0 collects nothing, and serves', async () => {
+    const dir = join(work.path, 'rate-zero');
+    const human = await startModelportHuman(
+      ['serve', '--model', 'regression10', '--port', '0', '--collect-dir', dir],
+      { ...env, MODELPORT_COLLECT_RATE: '0' },
+    );
+    try {
+      await expect
+        .poll(() => human.stderr(), { timeout: 20_000 })
+        .toMatch(/warning: --collect-dir .* collects nothing: MODELPORT_COLLECT_RATE=0/);
+    } finally {
+      human.child.kill('SIGTERM');
+      await waitForExit(human.child);
+    }
+    const { child, doc } = await startModelport(
+      ['serve', '--model', 'regression10', '--port', '0', '--collect-dir', dir, '--json'],
+      { ...env, MODELPORT_COLLECT_RATE: '0' },
+    );
+    try {
+      expect(doc.warnings).toEqual([expect.stringMatching(/collects nothing: MODELPORT_COLLECT_RATE=0/)]);
+      expect(doc.result.collectDir).toBeUndefined();
+      const res = await fetch(`${doc.result.url}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ data: GUIDE_SAMPLE }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await waitForExit(child);
+    }
+    expect(lines(dir)).toEqual([]);
   });
 
   it('refuses a bad MODELPORT_COLLECT_RATE with exit code 2 and the variable named', async () => {

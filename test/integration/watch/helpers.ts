@@ -54,12 +54,16 @@ export interface WatchRun {
   child: ChildProcess;
   /** JSON events written to stderr so far (the command runs with --json). */
   events(): Record<string, unknown>[];
+  /** The first event matching `predicate` among those from index `after` on. */
   waitForEvent(
     predicate: (e: Record<string, unknown>) => boolean,
     timeoutMs?: number,
+    after?: number,
   ): Promise<Record<string, unknown>>;
   /** SIGTERM; resolves with the exit code and the final JSON document on stdout. */
   stop(): Promise<{ code: number | null; doc: { status: number; result?: Record<string, unknown> } }>;
+  /** Waits for the process to end by itself (`--once`); resolves as `stop` does. */
+  finished(): Promise<{ code: number | null; doc: { status: number; result?: Record<string, unknown> } }>;
 }
 
 /** Starts `modelport watch … --json` and collects its events. */
@@ -85,10 +89,10 @@ export function startWatch(args: string[], env: NodeJS.ProcessEnv): WatchRun {
   return {
     child,
     events,
-    async waitForEvent(predicate, timeoutMs = 60_000) {
+    async waitForEvent(predicate, timeoutMs = 60_000, after = 0) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const found = events().find(predicate);
+        const found = events().slice(after).find(predicate);
         if (found) return found;
         if (child.exitCode !== null || Date.now() > deadline) {
           throw new Error(`watch: event not seen (exit ${child.exitCode}); stderr:\n${stderr.slice(-4000)}`);
@@ -98,6 +102,9 @@ export function startWatch(args: string[], env: NodeJS.ProcessEnv): WatchRun {
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
+      return this.finished();
+    },
+    async finished() {
       const code = await exited;
       return { code, doc: stdout.trim() === '' ? { status: -1 } : JSON.parse(stdout) };
     },

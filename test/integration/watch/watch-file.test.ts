@@ -4,7 +4,16 @@
  * tests in test/docker/watch package and run the images): new versions change the manifest's model
  * env, the gate decides, restarts and repeats deploy nothing twice, failures are retried.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runModelport } from '../../support/cli.js';
@@ -258,16 +267,18 @@ describe('modelport watch (continuous)', () => {
       (e) => e['event'] === 'deployed' && JSON.stringify(e['models']).includes('regression:5'),
     );
     expect(manifestModule(out, MODULE).env['AZUREML_MODEL_DIR']).toMatch(/\/regression\/5$/);
-    // Nothing new: polls find nothing to do and deploy nothing.
+    // Nothing new: a cycle that runs (the spec file changed, not what it says) finds nothing to do.
     const deployed = () => watch?.events().filter((e) => e['event'] === 'deployed').length;
     const count = deployed();
-    await new Promise((r) => setTimeout(r, 1_000));
+    const mark = watch.events().length;
+    appendFileSync(spec, '# reviewed\n');
+    await watch.waitForEvent((e) => e['event'] === 'up-to-date', 60_000, mark);
     expect(deployed()).toBe(count);
 
     const stopped = await watch.stop();
     watch = undefined;
     expect(stopped.code).toBe(0);
-    expect(stopped.doc.result).toMatchObject({ rollouts: 2, last: { outcome: 'deployed' } });
+    expect(stopped.doc.result).toMatchObject({ rollouts: 2, last: { outcome: 'unchanged' } });
     expect((stopped.doc.result?.['failures'] as number) >= 1).toBe(true);
   });
 });

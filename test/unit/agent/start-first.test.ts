@@ -244,6 +244,47 @@ describe('plan: start-first update (v1 → v2)', () => {
   });
 });
 
+describe('plan: two start-first modules', () => {
+  /** A second model module, start-first on the host network, listening on `port`. */
+  const other = (port: number) =>
+    mod('scorer', {
+      image: 'registry.test/scorer:1',
+      env: { MODELPORT_PORT: String(port) },
+      createOptions: { Labels: { 'modelport.update': 'start-first' }, HostConfig: { NetworkMode: 'host' } },
+    });
+
+  it('refuses a deployment in which both claim the same public port (blocking, nothing else planned)', () => {
+    const web1 = web(1);
+    const scorer = other(PORT);
+    const steps = plan(desired(web1, scorer), [], ctx({ pulledFor: [web1, scorer] }));
+    expect(ids(steps)).toEqual(['noop:port-conflict:scorer', 'noop:port-conflict:web']);
+    for (const noop of expectSteps(steps, 'noop', 2)) {
+      expect(noop.reason).toBe('port-conflict');
+      expect(BLOCKING_NOOPS.has(noop.reason)).toBe(true);
+      expect(noop.detail).toBe(
+        "PROXY_PORT_CONFLICT: modules 'scorer', 'web' claim the same public port 5001 (env MODELPORT_PORT " +
+          'of start-first modules); give each module its own MODELPORT_PORT',
+      );
+    }
+  });
+
+  it('refuses it while the old deployment still serves: the running module is left alone', () => {
+    const v1 = web(1);
+    const steps = plan(desired(web(2), other(PORT)), current(behind(v1, 1, { routed: true })), ctx());
+    expect(steps.every((s) => s.action === 'noop' && s.reason === 'port-conflict')).toBe(true);
+  });
+
+  it('plans both side by side when each has its own port', () => {
+    const web1 = web(1);
+    const scorer = other(PORT + 1);
+    const steps = plan(desired(web1, scorer), [], ctx({ pulledFor: [web1, scorer] }));
+    expect(expectSteps(steps, 'route', 2).map((r) => [r.module, r.publicPort])).toEqual([
+      ['scorer', PORT + 1],
+      ['web', PORT],
+    ]);
+  });
+});
+
 describe('plan: leaving start-first', () => {
   it('closes the route first when the module is no longer start-first, then recreates it as usual', () => {
     const v1 = web(1);

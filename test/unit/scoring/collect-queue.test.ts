@@ -107,6 +107,34 @@ describe('collect queue', () => {
     expect(sink.stored).toEqual(['r0', 'r5', 'r6', 'r7', 'r8', 'r9']);
   });
 
+  it('keeps the limit when failed records come back while the queue filled up (oldest dropped, counted)', async () => {
+    const sink = new MemorySink();
+    sink.online = false;
+    let release: () => void = () => undefined;
+    sink.hold = new Promise((r) => {
+      release = r;
+    });
+    const c = counting();
+    const q = new CollectQueue({
+      sink,
+      limit: 4,
+      window: 3,
+      initialBackoffMs: 60_000,
+      observer: c.observer,
+    });
+    // r0…r2 in flight, then r3…r6 fill the waiting queue to its limit.
+    for (let i = 0; i < 7; i += 1) q.push(rec(`r${i}`));
+    expect(c.get().dropped).toEqual([]);
+    release();
+    await until(() => c.get().failures === 1 && q.length <= 4 && c.get().dropped.length === 3);
+    // The three failed records came back in front and were the oldest: the limit holds.
+    expect(q.length).toBe(4);
+    expect(c.get().dropped).toEqual(['queue_full', 'queue_full', 'queue_full']);
+    sink.online = true;
+    await q.close(1_000);
+    expect(sink.stored).toEqual(['r3', 'r4', 'r5', 'r6']);
+  });
+
   it('close drains within the grace period; what is left after it is dropped as shutdown', async () => {
     const sink = new MemorySink();
     const c = counting();

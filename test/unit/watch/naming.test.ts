@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { generateManifest, memoryLookups } from '../../../cloud/manifest/index.js';
 import { parseImageRef } from '../../../cloud/package/image-ref.js';
 import {
   deploymentIdFor,
@@ -10,7 +9,7 @@ import {
 } from '../../../cloud/watch/naming.js';
 import { cycleSettings, hubRollout } from '../../../cloud/watch/settings.js';
 import { isModelportError } from '../../../common/errors.js';
-import { OfficialSchemaValidator, parseDeploymentSpec } from '../../../manifests/index.js';
+import { parseDeploymentSpec } from '../../../manifests/index.js';
 
 const m = (name: string, version: number) => ({ name, version, digest: `sha256:${'a'.repeat(64)}` });
 
@@ -155,44 +154,5 @@ rollout:
       'modules:\n  scorer: {image: a/b:1}\nrollout: {targetCondition: "tags.x=\'1\'"}\n',
     );
     expect(hubRollout({}, unnamed, '/specs/Edge Scoring.yaml').stem).toBe('edge-scoring');
-  });
-});
-
-describe('manifest generation marks model modules start-first', () => {
-  const lookups = memoryLookups({
-    models: [{ name: 'reg', version: 1, digest: `sha256:${'b'.repeat(64)}`, files: [], onnxFile: 'm.onnx' }],
-  });
-  const createOptions = (text: string) => {
-    const { manifest } = generateManifest(
-      parseDeploymentSpec(text),
-      lookups,
-      {},
-      { validator: new OfficialSchemaValidator() },
-    );
-    const module = manifest.modulesContent.$edgeAgent['properties.desired'].modules['scorer'];
-    return { options: JSON.parse(module?.settings.createOptions ?? '{}'), env: module?.env ?? {} };
-  };
-
-  it('labels a model module start-first and names its public port (the image default, or the spec env)', () => {
-    const plain = createOptions('modules:\n  scorer: {models: ["reg:1"], image: "r/s:1"}\n');
-    expect(plain.options.Labels).toEqual({ 'modelport.update': 'start-first' });
-    expect(plain.env['MODELPORT_PORT']).toEqual({ value: '5001' });
-    const own = createOptions(
-      'modules:\n  scorer: {models: ["reg:1"], image: "r/s:1", env: {MODELPORT_PORT: 8080}}\n',
-    );
-    expect(own.env['MODELPORT_PORT']).toEqual({ value: '8080' });
-  });
-
-  it('leaves modules without models, modules that publish ports, and an explicit choice alone', () => {
-    expect(createOptions('modules:\n  scorer: {image: "r/s:1"}\n').options.Labels).toBeUndefined();
-    expect(
-      createOptions('modules:\n  scorer: {models: ["reg:1"], image: "r/s:1", ports: [5001]}\n').options
-        .Labels,
-    ).toBeUndefined();
-    const optOut = createOptions(
-      'modules:\n  scorer:\n    models: ["reg:1"]\n    image: r/s:1\n    createOptions: {Labels: {modelport.update: recreate}}\n',
-    );
-    expect(optOut.options.Labels).toEqual({ 'modelport.update': 'recreate' });
-    expect(optOut.env['MODELPORT_PORT']).toBeUndefined();
   });
 });
