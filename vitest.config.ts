@@ -28,13 +28,14 @@ export default defineConfig({
       },
       {
         // Real Docker engine + loopback registry from test/support/engine (started, or reused via
-        // DOCKER_HOST / MODELPORT_KEEP_ENGINE=1); one file at a time, as images cost CPU and disk.
+        // DOCKER_HOST / MODELPORT_KEEP_ENGINE=1); two files at a time: they mostly wait on containers,
+        // and every file names its images, containers and agents after a random run id.
         test: {
           name: 'docker',
           include: ['test/docker/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/build-global-setup.ts', 'test/support/engine/global-setup.ts'],
-          fileParallelism: false,
+          maxWorkers: 2,
           testTimeout: 180_000,
           hookTimeout: 300_000,
           env: { ORT_DISABLE_TELEMETRY: '1' },

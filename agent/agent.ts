@@ -15,7 +15,7 @@ import { httpProbe } from './health/probe.js';
 import { type EdgeReporting, startEdgeReporting } from './hub/edge-reporting.js';
 import type { EdgeServices } from './hub/edge-services.js';
 import { hubEvents } from './hub/events.js';
-import { publishInventoryToDeviceTwin, readCaFile } from './inventory/device-twin.js';
+import { publishInventoryToDeviceTwin } from './inventory/device-twin.js';
 import { inventoryEvents } from './inventory/events.js';
 import { collectInventory, type Inventory } from './inventory/inventory.js';
 import { methodEvents } from './methods/events.js';
@@ -342,10 +342,9 @@ export class Agent {
       this.loop.wake();
       const { deviceConnectionString, caFile } = this.options.config;
       if (deviceConnectionString) {
-        const ca = readCaFile(caFile);
         await publishInventoryToDeviceTwin({
           connectionString: deviceConnectionString,
-          ...(ca !== undefined && { ca }),
+          ...(caFile !== undefined && { caFile }),
           inventory,
           signal,
           logger: log,

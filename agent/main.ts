@@ -35,17 +35,19 @@ async function main(): Promise<number> {
     if (isModelportError(e) && e.hint) process.stderr.write(`hint: ${e.hint}\n`);
     return isModelportError(e) ? e.exitCode : 2;
   }
+  const logger = createLogger({ name: 'modelport-agent', level: config.logLevel });
   if (config.caFile !== undefined) {
     try {
       accessSync(config.caFile, constants.R_OK);
     } catch (e) {
-      // Checked once here: every connection reads it later, and a missing file would only be retried.
-      process.stderr.write(`modelport-agent: cannot read the --ca file ${config.caFile}: ${messageOf(e)}\n`);
-      process.stderr.write("hint: give the PEM file of the CA that signed the hub's certificate\n");
-      return 2;
+      // Said once, loudly, but not fatal: the stored deployment still runs offline, and every
+      // connection attempt reads the file again, so putting it in place is enough.
+      logger.error(
+        { event: 'ca-file-unreadable', caFile: config.caFile, err: messageOf(e) },
+        `cannot read the --ca file ${config.caFile} (${messageOf(e)}): connections to IoT Hub will fail until it exists; give the PEM of the CA that signed the hub's certificate`,
+      );
     }
   }
-  const logger = createLogger({ name: 'modelport-agent', level: config.logLevel });
   const shutdown = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {

@@ -16,8 +16,8 @@ import type { Inventory } from './inventory.js';
 
 export interface DeviceTwinPublishOptions {
   connectionString: string;
-  /** The CA's PEM (read by the caller at start, so a missing file is refused there, not retried). */
-  ca?: string;
+  /** PEM file of the CA that signed the hub's certificate; read at every attempt (it may appear later). */
+  caFile?: string;
   inventory: Inventory;
   signal: AbortSignal;
   logger: Logger;
@@ -84,7 +84,7 @@ async function writeOnce(o: DeviceTwinPublishOptions): Promise<void> {
   aborted.catch(() => undefined);
   const orAbort = <T>(p: Promise<T>): Promise<T> => Promise.race([p, aborted]);
   try {
-    if (o.ca) await client.setOptions({ ca: o.ca });
+    if (o.caFile) await client.setOptions({ ca: readFileSync(o.caFile, 'utf8') });
     await orAbort(client.open());
     const twin: Twin = await orAbort(client.getTwin());
     const patch = {
@@ -100,9 +100,4 @@ async function writeOnce(o: DeviceTwinPublishOptions): Promise<void> {
   } finally {
     await client.close().catch(() => undefined);
   }
-}
-
-/** Reads the CA file once at start: a missing or unreadable file is a usage error, not a retry loop. */
-export function readCaFile(path: string | undefined): string | undefined {
-  return path === undefined ? undefined : readFileSync(path, 'utf8');
 }

@@ -242,7 +242,11 @@ describe('modelport-agent --connection-string (IoT Hub emulator)', () => {
           timeout: 120_000,
         },
       )
-      .toBe(1);
+      .toBe(1)
+      .catch((e: Error) => {
+        // The restarted agent's own account is what explains a miss here.
+        throw new Error(`${e.message}\nagent log tail:\n${agent?.logs().split('\n').slice(-40).join('\n')}`);
+      });
     await expect
       .poll(async () => (await postScore(port).catch(() => ({ status: 0 }))).status, { timeout: 120_000 })
       .toBe(200);

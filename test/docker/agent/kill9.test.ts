@@ -25,6 +25,7 @@ import {
   startAgent,
   type TestModule,
   waitForReported,
+  withHubAdditions,
 } from './support.js';
 
 const RUN = randomBytes(4).toString('hex');
@@ -114,8 +115,11 @@ describe('kill -9 during a deployment', () => {
       expect(containers.map(moduleOf).sort(), why).toEqual(wanted.map((m) => m.name).sort());
       for (const m of wanted) {
         const [c] = containers.filter((x) => moduleOf(x) === m.name);
-        expect(c?.Config.Labels['modelport.spec-hash'], `${why}: ${m.name} spec`).toBe(specHash(m));
-        expect(c?.State.Running, `${why}: ${m.name} running`).toBe(m.status === 'running');
+        if (!c) throw new Error(`${why}: no container for ${m.name}`);
+        expect(c.Config.Labels['modelport.spec-hash'], `${why}: ${m.name} spec`).toBe(
+          specHash(withHubAdditions(m, c)),
+        );
+        expect(c.State.Running, `${why}: ${m.name} running`).toBe(m.status === 'running');
       }
     }
     // Most kills landed inside a deployment (between steps), not before or after it.

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
+import type { DesiredModule } from '../../../agent/reconcile/types.js';
 import { buildDeployment, type DeploymentInput, type ModuleInput } from '../../../manifests/index.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -316,4 +317,23 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Env keys the agent's local hub adds to every module (agent/hub/hub.ts `moduleEnvironment`). */
+const HUB_ENV = /^(EdgeHubConnectionString|EdgeModuleCACertificateFile|IOTEDGE_[A-Z]+)$/;
+
+/**
+ * The desired module as the agent completes it before hashing: the manifest's env plus what its local
+ * hub adds (per-module keys and port, read back from the container) and the CA bind. The manifest's
+ * own parts (image, env values, createOptions, version) still come from the manifest, so a container
+ * left with an old spec hashes differently.
+ */
+export function withHubAdditions(m: DesiredModule, c: Docker.ContainerInspectInfo): DesiredModule {
+  const added: Record<string, string> = {};
+  for (const entry of c.Config.Env ?? []) {
+    const key = entry.slice(0, entry.indexOf('='));
+    if (HUB_ENV.test(key)) added[key] = entry.slice(entry.indexOf('=') + 1);
+  }
+  const binds = (c.HostConfig.Binds ?? []).filter((b) => b.includes(':/modelport/'));
+  return { ...m, env: { ...m.env, ...added }, binds };
 }

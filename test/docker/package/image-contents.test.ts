@@ -165,7 +165,9 @@ describe('the module image', () => {
       expect(packages, dev).not.toContain(dev);
     }
     expect(paths.filter((p) => p.endsWith('.d.ts') || p.endsWith('.map'))).toEqual([]);
-    expect(paths.filter((p) => /\.md$/i.test(p) && !/licen[cs]e/i.test(p))).toEqual([]);
+    // Docs go; legal files stay whatever their extension (licence terms may require AUTHORS, NOTICE).
+    const legal = /\/(licen[cs]e|notice|copying|authors|patents)[^/]*$/i;
+    expect(paths.filter((p) => /\.md$/i.test(p) && !legal.test(p))).toEqual([]);
     // The server's code, none of the operator's or the agent's.
     expect(paths).toContain('/var/azureml-app/modules/scoring/main.js');
     expect(paths.filter((p) => /^\/var\/azureml-app\/(cloud|agent)\//.test(p))).toEqual([]);
