@@ -36,6 +36,9 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['test/support/build-global-setup.ts', 'test/support/engine/global-setup.ts'],
           maxWorkers: 2,
+          // Vitest runs projects with different worker counts as ordered groups: unit + integration
+          // first (three forks), then these two at a time without them competing for the two cores.
+          sequence: { groupOrder: 1 },
           testTimeout: 180_000,
           hookTimeout: 300_000,
           env: { ORT_DISABLE_TELEMETRY: '1' },

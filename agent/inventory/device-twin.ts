@@ -76,8 +76,9 @@ export async function publishInventoryToDeviceTwin(o: DeviceTwinPublishOptions):
 async function writeOnce(o: DeviceTwinPublishOptions): Promise<void> {
   const client = deviceSdk.Client.fromConnectionString(o.connectionString, Mqtt);
   client.setRetryPolicy(new common.NoRetry());
+  let fail: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {
-    const fail = () => reject(new Error('stopping'));
+    fail = () => reject(new Error('stopping'));
     if (o.signal.aborted) fail();
     o.signal.addEventListener('abort', fail, { once: true });
   });
@@ -87,10 +88,15 @@ async function writeOnce(o: DeviceTwinPublishOptions): Promise<void> {
     if (o.caFile) await client.setOptions({ ca: readFileSync(o.caFile, 'utf8') });
     await orAbort(client.open());
     const twin: Twin = await orAbort(client.getTwin());
+    // Only `modelport.inventory` is ours to replace; other reported keys stay as they are.
+    const previous = (twin.properties.reported as JsonObject)['modelport'];
     const patch = {
-      modelport: replacementPatch((twin.properties.reported as JsonObject)['modelport'], {
-        inventory: o.inventory as unknown as JsonObject,
-      }),
+      modelport: {
+        inventory: replacementPatch(
+          isObject(previous) ? previous['inventory'] : undefined,
+          o.inventory as unknown as JsonObject,
+        ),
+      },
     };
     await orAbort(
       new Promise<void>((resolve, reject) =>
@@ -98,6 +104,7 @@ async function writeOnce(o: DeviceTwinPublishOptions): Promise<void> {
       ),
     );
   } finally {
+    o.signal.removeEventListener('abort', fail);
     await client.close().catch(() => undefined);
   }
 }
