@@ -7,6 +7,7 @@ import type { BaseImage } from './base-image.js';
 import { baseImageConfig, ensureRootfsImage } from './base-image.js';
 import { addBusyboxApplets, addRuntimeSkeleton, listBusyboxApplets } from './base-rootfs.js';
 import { EngineHarnessError } from './errors.js';
+import { withLock } from './lock.js';
 import { ensureQemuAarch64 } from './qemu.js';
 import { RootfsBuilder } from './rootfs.js';
 import { findExecutable } from './run.js';
@@ -28,10 +29,15 @@ export interface Arm64BaseImageOptions {
  * registers qemu for arm64, fetches the arm64 node binary and glibc/busybox packages, and builds
  * them as a linux/arm64 image. Reused when an image with the same input hash exists.
  */
-export async function ensureArm64BaseImage(
-  docker: Docker,
-  options: Arm64BaseImageOptions,
-): Promise<BaseImage> {
+export function ensureArm64BaseImage(docker: Docker, options: Arm64BaseImageOptions): Promise<BaseImage> {
+  // Test files run in parallel forks: the downloads into the shared cache (node binary, .debs) and the
+  // staging folder must not race, so the whole recipe runs under one cross-process lock.
+  return withLock(path.join(options.cacheDir, 'locks', 'arm64-base-inputs'), () =>
+    buildArm64BaseImage(docker, options),
+  );
+}
+
+async function buildArm64BaseImage(docker: Docker, options: Arm64BaseImageOptions): Promise<BaseImage> {
   const policy = { allowInstall: options.allowInstall ?? true };
   await ensureQemuAarch64(policy);
   // The applet list comes from the host's busybox: same Debian package, same applets.
