@@ -48,6 +48,8 @@ export class HubConnection {
   private readonly connectedListeners: ConnectedListener[] = [];
   private readonly methods = new Map<string, MethodHandler>();
   private lost: (() => void) | undefined;
+  /** The last desired `$version` passed to listeners. */
+  private lastVersion: number | undefined;
 
   /**
    * Device-to-cloud sends through whichever client is connected now (one identity, one connection:
@@ -158,6 +160,27 @@ export class HubConnection {
     twin.on('properties.desired', () => this.emitDesired(twin));
     events.connected(label);
     this.emitConnected(twin);
+    // A patch sent between getTwin() and the desired-properties SUBSCRIBE the listener above starts is
+    // never delivered (seen under load: a deployment applied just after the agent connected stayed
+    // unseen). One more read after that SUBSCRIBE closes the gap; only a newer `$version` is passed on.
+    await this.catchUp(twin);
+  }
+
+  private async catchUp(twin: Twin): Promise<void> {
+    const before = this.lastVersion;
+    try {
+      await twin.get();
+    } catch (e) {
+      this.options.events.clientError(this.options.label, e);
+      return;
+    }
+    const version = plain(twin.properties.desired)['$version'];
+    if (
+      typeof version === 'number' &&
+      (before === undefined || version > before) &&
+      this.lastVersion !== version
+    )
+      this.emitDesired(twin);
   }
 
   private async refreshTwin(): Promise<void> {
@@ -174,6 +197,10 @@ export class HubConnection {
 
   private emitDesired(twin: Twin): void {
     const desired = plain(twin.properties.desired);
+    // While the SDK re-reads the twin it fires this event with a document still being filled in (no
+    // `$version`): a whole desired document always carries one, so anything else is not passed on.
+    if (typeof desired['$version'] !== 'number') return;
+    this.lastVersion = desired['$version'];
     for (const l of this.desiredListeners) l(desired);
   }
 
