@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TensorData } from '../../modules/scoring/tensor.js';
+import { ortSessionOptions } from '../../modules/scoring/worker/protocol.js';
 import type { BatchWorkerInit, FromBatchWorker, ToBatchWorker } from './worker-protocol.js';
 
 process.env.ORT_DISABLE_TELEMETRY ??= '1'; // before the native library loads
@@ -24,18 +25,8 @@ function post(message: FromBatchWorker, transfer: ArrayBuffer[] = []): void {
 type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
 
 async function load(): Promise<Session | undefined> {
-  const s = init.settings;
   try {
-    const session = await ort.InferenceSession.create(init.modelPath, {
-      intraOpNumThreads: s.intraOpNumThreads,
-      interOpNumThreads: s.interOpNumThreads,
-      graphOptimizationLevel: s.graphOptimizationLevel,
-      enableCpuMemArena: s.enableCpuMemArena,
-      enableMemPattern: s.enableMemPattern,
-      executionProviders: s.executionProviders,
-      executionMode: 'sequential',
-      extra: { session: { intra_op: { allow_spinning: s.allowSpinning ? '1' : '0' } } },
-    });
+    const session = await ort.InferenceSession.create(init.modelPath, ortSessionOptions(init.settings));
     post({ kind: 'ready' });
     return session;
   } catch (e) {

@@ -1,3 +1,4 @@
+import type { InferenceSession } from 'onnxruntime-node';
 import type { TensorData, TensorMeta } from '../tensor.js';
 
 /** ONNX Runtime session settings chosen by the server (see session-options.ts for why). */
@@ -10,6 +11,21 @@ export interface SessionSettings {
   /** Whether idle intra-op threads spin; off when the CPU is shared with the HTTP thread. */
   allowSpinning: boolean;
   executionProviders: string[];
+}
+
+/** The onnxruntime session options a worker session is created with (scoring and `modelport batch`). */
+export function ortSessionOptions(s: SessionSettings): InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: s.intraOpNumThreads,
+    interOpNumThreads: s.interOpNumThreads,
+    graphOptimizationLevel: s.graphOptimizationLevel,
+    enableCpuMemArena: s.enableCpuMemArena,
+    enableMemPattern: s.enableMemPattern,
+    executionProviders: s.executionProviders,
+    executionMode: 'sequential',
+    // Session config entries (onnxruntime_session_options_config_keys.h).
+    extra: { session: { intra_op: { allow_spinning: s.allowSpinning ? '1' : '0' } } },
+  };
 }
 
 export interface WorkerInit {

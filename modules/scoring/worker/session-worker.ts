@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { allocate, isElementType, type TensorData, type TensorMeta } from '../tensor.js';
 import { CTL, Mailbox } from './mailbox.js';
-import type { ToWorker, WorkerInit, WorkerMessage } from './protocol.js';
+import { ortSessionOptions, type ToWorker, type WorkerInit, type WorkerMessage } from './protocol.js';
 
 process.env.ORT_DISABLE_TELEMETRY ??= '1'; // before the native library loads
 const ort = await import('onnxruntime-node');
@@ -39,20 +39,9 @@ type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
 let tensorOutputs: string[] | undefined;
 
 async function loadSession(): Promise<Session | undefined> {
-  const s = init.settings;
   try {
     const started = performance.now();
-    const session = await ort.InferenceSession.create(init.modelPath, {
-      intraOpNumThreads: s.intraOpNumThreads,
-      interOpNumThreads: s.interOpNumThreads,
-      graphOptimizationLevel: s.graphOptimizationLevel,
-      enableCpuMemArena: s.enableCpuMemArena,
-      enableMemPattern: s.enableMemPattern,
-      executionProviders: s.executionProviders,
-      executionMode: 'sequential',
-      // Session config entries (onnxruntime_session_options_config_keys.h).
-      extra: { session: { intra_op: { allow_spinning: s.allowSpinning ? '1' : '0' } } },
-    });
+    const session = await ort.InferenceSession.create(init.modelPath, ortSessionOptions(init.settings));
     const loadMs = performance.now() - started;
     const inputs = session.inputMetadata.map(toMeta);
     const outputs = session.outputMetadata.map(toMeta);
