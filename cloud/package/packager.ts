@@ -344,10 +344,12 @@ async function restoreTag(
     if (previousId === imageId) return;
     if (previousId !== undefined) {
       await docker.getImage(previousId).tag({ repo: ref.name, tag: ref.tag });
-      // The new image would be left without a name: remove it (layers other images share stay).
-      await docker.getImage(imageId).remove();
+      // The new image would be left without a name: remove it. `noprune` keeps its parent layers: they
+      // are the build cache, and another build on this engine may be using them at this very moment
+      // (pruning them fails that build with "No such image").
+      await docker.getImage(imageId).remove({ noprune: true });
     } else {
-      await docker.getImage(ref.reference).remove();
+      await docker.getImage(ref.reference).remove({ noprune: true });
     }
     events.tagRestored(ref.reference, previousId);
   } catch (e) {

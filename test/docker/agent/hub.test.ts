@@ -46,8 +46,9 @@ beforeAll(async () => {
     env,
   );
   expect(packaged.code, packaged.stdout + packaged.stderr).toBe(0);
-  // The device pulls it from the registry, as a real gateway would.
-  await docker.getImage(image).remove();
+  // The device pulls it from the registry, as a real gateway would. `noprune`: the parent layers are
+  // build cache that a build in a parallel test file may be using right now.
+  await docker.getImage(image).remove({ noprune: true });
   hub = await startHubEmulator();
   hub.createDevice(DEVICE, { edge: true });
   hub.updateTwin(DEVICE, undefined, { tags: { environment: `e2e-${RUN}` } });

@@ -65,7 +65,7 @@ describe('modelport package: register → package --push → pull → run → sc
       packaged.close();
     }
 
-    await docker.getImage(image).remove();
+    await docker.getImage(image).remove({ noprune: true }); // parents: cache a parallel build may use
     expect(await imageExists(docker, image)).toBe(false);
     const pull = await docker.pull(image);
     await new Promise((resolve, reject) =>

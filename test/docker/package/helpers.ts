@@ -49,12 +49,16 @@ export async function imageExists(docker: Docker, name: string): Promise<boolean
   }
 }
 
-/** Removes images by name, ignoring ones already gone. */
+/**
+ * Removes images by name, ignoring ones already gone. Their parent layers stay (`noprune`): they are
+ * build cache that a build in a parallel test file may be using at this moment, and pruning them fails
+ * that build ("No such image"). A private engine is deleted whole after the run.
+ */
 export async function removeImages(docker: Docker, names: readonly string[]): Promise<void> {
   for (const name of names) {
     await docker
       .getImage(name)
-      .remove({ force: true })
+      .remove({ force: true, noprune: true })
       .catch((e: { statusCode?: number }) => {
         if (e.statusCode !== 404) throw e;
       });

@@ -59,7 +59,8 @@ export async function removeByLabel(
   let removed = 0;
   for (const image of images) {
     try {
-      await docker.getImage(image.Id).remove({ force: true });
+      // `noprune`: unlabelled parents are build cache another test file's build may be using now.
+      await docker.getImage(image.Id).remove({ force: true, noprune: true });
       removed++;
     } catch (e) {
       ignoreGone(e);
