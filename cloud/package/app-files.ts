@@ -1,8 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { join, sep } from 'node:path';
-import { build } from 'esbuild';
+import type * as Esbuild from 'esbuild';
 import { ModelportError, messageOf } from '../../common/errors.js';
+import { lazyRequire } from '../../common/lazy-require.js';
+
+const esbuild = lazyRequire<typeof Esbuild>('esbuild');
 
 /** A file of the compiled scoring module, relative to dist/ ('/'-separated). */
 export interface AppFile {
@@ -29,27 +32,29 @@ export async function scoringAppFiles(dist: string): Promise<AppFiles> {
   const roots = await listFiles(join(dist, 'modules', 'scoring'));
   const shipped = roots.filter((f) => !f.endsWith('.map') && !f.endsWith('.d.ts'));
   const entryPoints = shipped.filter((f) => f.endsWith('.js')).map((f) => join('modules', 'scoring', f));
-  const result = await build({
-    entryPoints,
-    absWorkingDir: dist,
-    bundle: true,
-    write: false,
-    metafile: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outdir: join(dist, '.modelport-analysis'),
-    logLevel: 'silent',
-  }).catch((e: unknown) => {
-    // esbuild rejects with every error it found; the first names the file and the import.
-    const first = (e as { errors?: { text: string; location?: { file: string } | null }[] }).errors?.[0];
-    throw new ModelportError(
-      'SCORING_ANALYSIS_FAILED',
-      `cannot follow the imports of the compiled scoring module: ${first ? `${first.location?.file ?? ''}: ${first.text}` : messageOf(e)}`,
-      { hint: 'run `npm run build` so dist/ is complete and current', cause: e },
-    );
-  });
+  const result = await esbuild()
+    .build({
+      entryPoints,
+      absWorkingDir: dist,
+      bundle: true,
+      write: false,
+      metafile: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outdir: join(dist, '.modelport-analysis'),
+      logLevel: 'silent',
+    })
+    .catch((e: unknown) => {
+      // esbuild rejects with every error it found; the first names the file and the import.
+      const first = (e as { errors?: { text: string; location?: { file: string } | null }[] }).errors?.[0];
+      throw new ModelportError(
+        'SCORING_ANALYSIS_FAILED',
+        `cannot follow the imports of the compiled scoring module: ${first ? `${first.location?.file ?? ''}: ${first.text}` : messageOf(e)}`,
+        { hint: 'run `npm run build` so dist/ is complete and current', cause: e },
+      );
+    });
   const paths = new Set(shipped.map((f) => `modules/scoring/${f}`));
   const packages = new Map<string, string>();
   for (const [input, meta] of Object.entries(result.metafile.inputs)) {

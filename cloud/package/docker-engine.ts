@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { messageOf, UnavailableError, UsageError } from '../../common/errors.js';
+import { lazyRequire } from '../../common/lazy-require.js';
+
+const dockerode = lazyRequire<typeof Docker>('dockerode');
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
@@ -22,7 +25,7 @@ export function dockerEngineFromEnv(env: NodeJS.ProcessEnv): DockerEngine {
     host === undefined ? `${DEFAULT_DOCKER_HOST} (DOCKER_HOST is not set)` : `DOCKER_HOST=${host}`;
   const value = host ?? DEFAULT_DOCKER_HOST;
   if (value.startsWith('unix://')) {
-    return { docker: new Docker({ socketPath: value.slice('unix://'.length) }), describe };
+    return { docker: new (dockerode())({ socketPath: value.slice('unix://'.length) }), describe };
   }
   let url: URL;
   try {
@@ -33,7 +36,7 @@ export function dockerEngineFromEnv(env: NodeJS.ProcessEnv): DockerEngine {
   }
   if (url.protocol === 'ssh:') {
     return {
-      docker: new Docker({
+      docker: new (dockerode())({
         protocol: 'ssh',
         host: url.hostname,
         port: Number(url.port || 22),
@@ -46,7 +49,7 @@ export function dockerEngineFromEnv(env: NodeJS.ProcessEnv): DockerEngine {
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') throw badHost(value);
   const tls = env.DOCKER_TLS_VERIFY === '1' || url.protocol === 'https:' || url.port === '2376';
   const port = Number(url.port || (tls ? 2376 : 2375));
-  if (!tls) return { docker: new Docker({ protocol: 'http', host: url.hostname, port }), describe };
+  if (!tls) return { docker: new (dockerode())({ protocol: 'http', host: url.hostname, port }), describe };
   const certs = env.DOCKER_CERT_PATH || join(env.HOME ?? '', '.docker');
   const read = (file: string) => {
     try {
@@ -63,7 +66,7 @@ export function dockerEngineFromEnv(env: NodeJS.ProcessEnv): DockerEngine {
     }
   };
   return {
-    docker: new Docker({
+    docker: new (dockerode())({
       protocol: 'https',
       host: url.hostname,
       port,

@@ -1,9 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import type * as Esbuild from 'esbuild';
+import type { Metafile } from 'esbuild';
 import { isENOENT, messageOf, UsageError } from '../../common/errors.js';
+import { lazyRequire } from '../../common/lazy-require.js';
 import { packageName } from './app-files.js';
+
+const esbuild = lazyRequire<typeof Esbuild>('esbuild');
 
 /** An entry script compiled for the image: one JavaScript file, its relative imports bundled in. */
 export interface CompiledEntryScript {
@@ -73,7 +77,7 @@ export async function compileEntryScript(path: string): Promise<CompiledEntryScr
 
 async function bundle(absolute: string, format: 'esm' | 'cjs') {
   try {
-    const result = await build({
+    const result = await esbuild().build({
       entryPoints: [absolute],
       absWorkingDir: dirname(absolute),
       bundle: true,

@@ -1,5 +1,8 @@
-import autocannon from 'autocannon';
+import type autocannonType from 'autocannon';
 import { ModelportError } from '../../common/errors.js';
+import { lazyRequire } from '../../common/lazy-require.js';
+
+const autocannon = lazyRequire<typeof autocannonType>('autocannon');
 
 export interface LoadResult {
   /** Completed requests (any status). */
@@ -27,8 +30,8 @@ export async function drive(
   seconds: number,
 ): Promise<LoadResult> {
   const times: number[] = [];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
+  const result = await new Promise<autocannonType.Result>((resolve, reject) => {
+    const instance = autocannon()(
       {
         url: `${url}/score`,
         connections: concurrency,
@@ -37,7 +40,7 @@ export async function drive(
         timeout: 30,
         requests: bodies.map((body) => ({ method: 'POST', path: '/score', headers: HEADERS, body })),
       },
-      (err: unknown, r: autocannon.Result) => (err ? reject(err) : resolve(r)),
+      (err: unknown, r: autocannonType.Result) => (err ? reject(err) : resolve(r)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) times.push(responseTime);
