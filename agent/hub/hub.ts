@@ -22,6 +22,7 @@ import { parseModuleInputEndpoint } from '../upstream/message.js';
 import type { OutboxApi } from '../upstream/outbox.js';
 import type { SenderStats } from '../upstream/sender.js';
 import { ModuleBroker } from './broker.js';
+import { startCertificateRenewal } from './cert-renewal.js';
 import { type HubEvents, hubEvents } from './events.js';
 import { openHubDb } from './hub-db.js';
 import { ModuleIdentities } from './identities.js';
@@ -61,6 +62,8 @@ export interface HubOptions {
   now?: () => number;
   /** Where the hub's CA file is mounted inside module containers. */
   moduleCaPath?: string;
+  /** How often the server certificate is checked for renewal (default once a day). */
+  certificateCheckMs?: number;
 }
 
 export interface ModuleEnvironment {
@@ -115,7 +118,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const events = hubEvents(options.log);
   const now = options.now ?? Date.now;
   const gateway = options.gatewayHostName ?? 'localhost';
-  const tlsMaterial = await loadOrCreateTls(dir, gateway);
+  const tlsMaterial = await loadOrCreateTls(dir, gateway, new Date(now()));
   if (tlsMaterial.renewed) events.certificatesMade(dir);
   const db: Db = openHubDb(join(dir, 'hub.db'));
   const identities = new ModuleIdentities(db);
@@ -173,6 +176,14 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   port = await listenOnFirstFree(server, options, remembered, events);
   settings.set.run('port', String(port));
   events.listening(options.listenHost ?? '127.0.0.1', port, tlsMaterial.caPath);
+  const renewal = startCertificateRenewal({
+    dir,
+    gatewayHostName: gateway,
+    apply: (material) => server.useCertificate(material),
+    events,
+    now,
+    ...(options.certificateCheckMs !== undefined && { intervalMs: options.certificateCheckMs }),
+  });
 
   const connectionString = (moduleId: string) => {
     const identity = identities.ensure(moduleId);
@@ -242,6 +253,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       moduleInputs: inputs.stats(),
     }),
     close: async () => {
+      renewal.stop();
       stopEnsuring();
       unrouted.stop();
       inputs.stop();

@@ -13,9 +13,16 @@ export class TlsServer {
   private boundPort = 0;
 
   constructor(
-    private readonly material: { certPem: string; keyPem: string },
+    private material: { certPem: string; keyPem: string },
     private readonly onConnection: (socket: TLSSocket) => void,
   ) {}
+
+  /** A renewed certificate: new connections get it, open ones keep theirs. */
+  useCertificate(material: { certPem: string; keyPem: string }): void {
+    this.material = material;
+    for (const server of this.servers)
+      server.setSecureContext({ key: material.keyPem, cert: material.certPem });
+  }
 
   get port(): number {
     return this.boundPort;
