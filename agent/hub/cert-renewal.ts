@@ -3,7 +3,8 @@
  * certificate made at start lasts a year. Once a day (by default) the hub's TLS material is checked as
  * at start (`loadOrCreateTls`: remade within 30 days of expiry); a new certificate goes to the
  * listeners, so new connections get it and open ones carry on. A failed check is logged and tried
- * again at the next tick; the current certificate stays in use meanwhile.
+ * again at the next tick; the current certificate stays in use meanwhile. A CA remade by the same rule
+ * (ten years on) is written in place into the file modules mount; a module reads it when it starts.
  */
 import { X509Certificate } from 'node:crypto';
 import type { HubEvents } from './events.js';
