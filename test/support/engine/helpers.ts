@@ -52,18 +52,24 @@ export async function removeByLabel(
   await Promise.all(
     containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone)),
   );
-  // Newest first, so images built FROM other labelled images go before their parents.
-  const images = (await docker.listImages({ all: true, filters: { label: [label] } })).sort(
-    (a, b) => b.Created - a.Created,
+  // Children before parents: an image others were built FROM can't go first (409 "has dependent child
+  // images"), and `Created` has one-second resolution, so it can't order images built in the same second.
+  const pending = new Map(
+    (await docker.listImages({ all: true, filters: { label: [label] } })).map((i) => [i.Id, i]),
   );
   let removed = 0;
-  for (const image of images) {
-    try {
-      // `noprune`: unlabelled parents are build cache another test file's build may be using now.
-      await docker.getImage(image.Id).remove({ force: true, noprune: true });
-      removed++;
-    } catch (e) {
-      ignoreGone(e);
+  while (pending.size > 0) {
+    const parents = new Set([...pending.values()].map((i) => i.ParentId));
+    const leaves = [...pending.values()].filter((i) => !parents.has(i.Id));
+    for (const image of leaves) {
+      pending.delete(image.Id);
+      try {
+        // `noprune`: unlabelled parents are build cache another test file's build may be using now.
+        await docker.getImage(image.Id).remove({ force: true, noprune: true });
+        removed++;
+      } catch (e) {
+        ignoreGone(e);
+      }
     }
   }
   return { containers: containers.length, images: removed };
