@@ -167,19 +167,15 @@ export class HubConnection {
   }
 
   private async catchUp(twin: Twin): Promise<void> {
-    const before = this.lastVersion;
     try {
       await twin.get();
     } catch (e) {
       this.options.events.clientError(this.options.label, e);
       return;
     }
+    // Compared with the version passed on by now: a patch that arrived during the read may be newer.
     const version = plain(twin.properties.desired)['$version'];
-    if (
-      typeof version === 'number' &&
-      (before === undefined || version > before) &&
-      this.lastVersion !== version
-    )
+    if (typeof version === 'number' && (this.lastVersion === undefined || version > this.lastVersion))
       this.emitDesired(twin);
   }
 

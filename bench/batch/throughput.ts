@@ -32,6 +32,7 @@ import { openSessionScorer } from '../../cloud/batch/scorer.js';
 import { materializeModel } from '../../cloud/registry/materialize.js';
 import { ModelRegistry } from '../../cloud/registry/registry.js';
 import { planThreads } from '../../modules/scoring/session-options.js';
+import { ortSessionOptions } from '../../modules/scoring/worker/protocol.js';
 import { writeFixture } from '../../test/support/onnx/fixtures.js';
 
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
@@ -67,16 +68,8 @@ async function writeRecords(path: string, data: Float32Array): Promise<void> {
 async function openSession(modelFile: string): Promise<InferenceSession> {
   const ort = await import('onnxruntime-node');
   const s = planThreads({ workersPerModel: 1 }).settings;
-  return ort.InferenceSession.create(modelFile, {
-    intraOpNumThreads: s.intraOpNumThreads,
-    interOpNumThreads: s.interOpNumThreads,
-    graphOptimizationLevel: s.graphOptimizationLevel,
-    enableCpuMemArena: s.enableCpuMemArena,
-    enableMemPattern: s.enableMemPattern,
-    executionProviders: s.executionProviders,
-    executionMode: 'sequential',
-    extra: { session: { intra_op: { allow_spinning: s.allowSpinning ? '1' : '0' } } },
-  });
+  // The same options `modelport batch` gives its workers, so the comparison is of the pipeline alone.
+  return ort.InferenceSession.create(modelFile, ortSessionOptions(s));
 }
 
 /** Records per second of session.run alone over in-memory records. */

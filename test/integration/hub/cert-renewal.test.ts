@@ -55,7 +55,12 @@ async function connect(hub: Hub): Promise<{ socket: tls.TLSSocket; cert: X509Cer
   return { socket, cert: new X509Certificate(socket.getPeerX509Certificate()?.raw ?? Buffer.alloc(0)) };
 }
 
-async function startClockedHub(home: string, offset: { ms: number }) {
+/** A hub in a fresh home whose clock runs `offset.ms` ahead of the real one, checking every 50 ms. */
+async function startClockedHub() {
+  const tmp = tempDir('cert-renewal');
+  cleanups.push(tmp.cleanup);
+  const home = tmp.path;
+  const offset = { ms: 0 };
   const recorder = recordingLogger();
   const outbox = await openOutbox({
     path: join(home, 'outbox.db'),
@@ -75,15 +80,12 @@ async function startClockedHub(home: string, offset: { ms: number }) {
     await hub.close();
     outbox.close();
   });
-  return { hub, events: recorder.events };
+  return { hub, events: recorder.events, home, offset };
 }
 
 describe('hub server certificate renewal', () => {
   it('gives new connections a renewed certificate near expiry; open ones carry on', async () => {
-    const tmp = tempDir('cert-renewal');
-    cleanups.push(tmp.cleanup);
-    const offset = { ms: 0 };
-    const { hub, events } = await startClockedHub(tmp.path, offset);
+    const { hub, events, home, offset } = await startClockedHub();
     const first = await connect(hub);
     const ca = new X509Certificate(hub.caPem);
     expect(first.cert.checkIssued(ca)).toBe(true);
@@ -102,7 +104,7 @@ describe('hub server certificate renewal', () => {
     expect(Date.parse(renewed.validTo) - Date.parse(first.cert.validTo)).toBeGreaterThan(300 * DAY_MS);
     expect(renewed.subjectAltName).toContain('DNS:localhost');
     // Kept on disk for the next start, and announced.
-    expect(new X509Certificate(readFileSync(join(tmp.path, 'hub', 'server.pem'))).fingerprint256).toBe(
+    expect(new X509Certificate(readFileSync(join(home, 'hub', 'server.pem'))).fingerprint256).toBe(
       renewed.fingerprint256,
     );
     expect(events().filter((e) => e['event'] === 'hub-certificate-renewed')).toEqual([
@@ -114,13 +116,10 @@ describe('hub server certificate renewal', () => {
   });
 
   it('logs a check that cannot write the new files and keeps the current certificate until one can', async () => {
-    const tmp = tempDir('cert-renewal');
-    cleanups.push(tmp.cleanup);
-    const offset = { ms: 0 };
-    const { hub, events } = await startClockedHub(tmp.path, offset);
+    const { hub, events, home, offset } = await startClockedHub();
     const first = await connect(hub);
     // A folder where the key file should be: the check can neither read nor replace it.
-    const keyFile = join(tmp.path, 'hub', 'server-key.pem');
+    const keyFile = join(home, 'hub', 'server-key.pem');
     rmSync(keyFile);
     mkdirSync(keyFile);
 
